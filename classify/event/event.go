@@ -1,0 +1,210 @@
+package event
+
+import (
+	"strconv"
+	"time"
+)
+
+// Event is one telemetry record in canonical form. Field names follow the
+// Elastic Common Schema; Get maps a dotted ECS name to the field so rules can
+// address fields by name without reflection or maps on the hot path.
+type Event struct {
+	Timestamp time.Time
+
+	EventKind     string // event.kind
+	EventCategory string // event.category
+	EventType     string // event.type
+	EventAction   string // event.action
+	EventOutcome  string // event.outcome
+	EventDataset  string // event.dataset
+	EventCode     string // event.code (Windows event id, ...)
+	EventSeverity int    // event.severity
+
+	SourceIP       string // source.ip
+	SourcePort     int    // source.port
+	SourceDomain   string // source.domain
+	SourceUserName string // source.user.name
+
+	DestinationIP     string // destination.ip
+	DestinationPort   int    // destination.port
+	DestinationDomain string // destination.domain
+
+	NetworkTransport string // network.transport
+	NetworkProtocol  string // network.protocol
+	NetworkDirection string // network.direction
+	NetworkBytes     int64  // network.bytes
+	NetworkPackets   int64  // network.packets
+
+	HostName     string // host.name
+	HostIP       string // host.ip
+	HostOSFamily string // host.os.family
+
+	ProcessName             string // process.name
+	ProcessExecutable       string // process.executable
+	ProcessCommandLine      string // process.command_line
+	ProcessParentExecutable string // process.parent.executable
+
+	FilePath      string // file.path
+	FileExtension string // file.extension
+
+	UserName        string // user.name
+	UserAgent       string // user_agent.original
+	ServiceName     string // service.name
+	RuleName        string // rule.name (an upstream IDS alert)
+	RuleCategory    string // rule.category
+	ObserverVendor  string // observer.vendor
+	ObserverProduct string // observer.product
+	ObserverType    string // observer.type
+
+	ICSProtocol     string // ics.protocol (modbus, dnp3, ...)
+	ICSFunction     string // ics.function (e.g. write_single_register)
+	ICSFunctionCode int    // ics.function_code
+	ICSUnitID       int    // ics.unit_id
+
+	// ThreatTechniques are ATT&CK technique ids the sensor already names
+	// (threat.technique.id).
+	ThreatTechniques []string
+
+	// Labels are free-form labels.* values.
+	Labels map[string]string
+}
+
+// Get returns the value of a field by its dotted ECS name, rendered as a
+// string, and whether the field is set. Numbers are decimal; an unset number
+// (zero) counts as absent, which matches how sensors omit them.
+func (e *Event) Get(field string) (string, bool) {
+	switch field {
+	case "@timestamp":
+		if e.Timestamp.IsZero() {
+			return "", false
+		}
+		return e.Timestamp.UTC().Format(time.RFC3339Nano), true
+	case "event.kind":
+		return str(e.EventKind)
+	case "event.category":
+		return str(e.EventCategory)
+	case "event.type":
+		return str(e.EventType)
+	case "event.action":
+		return str(e.EventAction)
+	case "event.outcome":
+		return str(e.EventOutcome)
+	case "event.dataset":
+		return str(e.EventDataset)
+	case "event.code":
+		return str(e.EventCode)
+	case "event.severity":
+		return num(int64(e.EventSeverity))
+	case "source.ip":
+		return str(e.SourceIP)
+	case "source.port":
+		return num(int64(e.SourcePort))
+	case "source.domain":
+		return str(e.SourceDomain)
+	case "source.user.name":
+		return str(e.SourceUserName)
+	case "destination.ip":
+		return str(e.DestinationIP)
+	case "destination.port":
+		return num(int64(e.DestinationPort))
+	case "destination.domain":
+		return str(e.DestinationDomain)
+	case "network.transport":
+		return str(e.NetworkTransport)
+	case "network.protocol":
+		return str(e.NetworkProtocol)
+	case "network.direction":
+		return str(e.NetworkDirection)
+	case "network.bytes":
+		return num(e.NetworkBytes)
+	case "network.packets":
+		return num(e.NetworkPackets)
+	case "host.name":
+		return str(e.HostName)
+	case "host.ip":
+		return str(e.HostIP)
+	case "host.os.family":
+		return str(e.HostOSFamily)
+	case "process.name":
+		return str(e.ProcessName)
+	case "process.executable":
+		return str(e.ProcessExecutable)
+	case "process.command_line":
+		return str(e.ProcessCommandLine)
+	case "process.parent.executable":
+		return str(e.ProcessParentExecutable)
+	case "file.path":
+		return str(e.FilePath)
+	case "file.extension":
+		return str(e.FileExtension)
+	case "user.name":
+		return str(e.UserName)
+	case "user_agent.original":
+		return str(e.UserAgent)
+	case "service.name":
+		return str(e.ServiceName)
+	case "rule.name":
+		return str(e.RuleName)
+	case "rule.category":
+		return str(e.RuleCategory)
+	case "observer.vendor":
+		return str(e.ObserverVendor)
+	case "observer.product":
+		return str(e.ObserverProduct)
+	case "observer.type":
+		return str(e.ObserverType)
+	case "ics.protocol":
+		return str(e.ICSProtocol)
+	case "ics.function":
+		return str(e.ICSFunction)
+	case "ics.function_code":
+		return num(int64(e.ICSFunctionCode))
+	case "ics.unit_id":
+		return num(int64(e.ICSUnitID))
+	case "threat.technique.id":
+		if len(e.ThreatTechniques) == 0 {
+			return "", false
+		}
+		return e.ThreatTechniques[0], true
+	}
+	if len(field) > len("labels.") && field[:len("labels.")] == "labels." {
+		v, ok := e.Labels[field[len("labels."):]]
+		return v, ok
+	}
+	return "", false
+}
+
+// Target returns the address or name of the asset the event acts on: the
+// destination for network events, else the host the event was observed on.
+func (e *Event) Target() string {
+	switch {
+	case e.DestinationIP != "":
+		return e.DestinationIP
+	case e.HostIP != "":
+		return e.HostIP
+	default:
+		return e.HostName
+	}
+}
+
+// Source returns the acting address, or the host itself for host events
+// (a command run on a host acts from that host).
+func (e *Event) Source() string {
+	switch {
+	case e.SourceIP != "":
+		return e.SourceIP
+	case e.HostIP != "":
+		return e.HostIP
+	default:
+		return e.HostName
+	}
+}
+
+func str(s string) (string, bool) { return s, s != "" }
+
+func num(n int64) (string, bool) {
+	if n == 0 {
+		return "", false
+	}
+	return strconv.FormatInt(n, 10), true
+}
