@@ -1,0 +1,33 @@
+package ecs_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/casus-sec/casus/classify/event"
+	"github.com/casus-sec/casus/stream/decode/ecs"
+)
+
+// BenchmarkDecode measures a typical Packetbeat flow record and a Sysmon
+// process-creation record; run with -benchmem for allocs/op.
+func BenchmarkDecode(b *testing.B) {
+	for _, name := range []string{"network_flow_syn", "process_creation_vssadmin"} {
+		in, err := os.ReadFile(filepath.Join("testdata", name, "input.json"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			d := ecs.New()
+			var ev event.Event
+			b.ReportAllocs()
+			b.SetBytes(int64(len(in)))
+			for b.Loop() {
+				if err := d.Decode(in, &ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
