@@ -1,0 +1,218 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix starts the name of every casus variable.
+const Prefix = "CASUS"
+
+// Config is the whole of casus's configuration. Each concern is an embedded
+// struct so that its variables keep their flat CASUS_ names under envconfig.
+type Config struct {
+	Kafka
+	Inputs []Input `envconfig:"INPUTS" default:"telemetry:ecs" desc:"telemetry topics to consume, each as topic:format"`
+	Topics
+	Group
+	Runtime
+	Files
+	Escalation
+}
+
+// Kafka is how casus reaches the brokers. TLS and SASL are declared so that
+// setting them fails loudly until they are implemented.
+type Kafka struct {
+	Brokers          []string      `envconfig:"KAFKA_BROKERS" default:"127.0.0.1:9092" desc:"Kafka bootstrap brokers, comma-separated host:port"`
+	ClientID         string        `envconfig:"KAFKA_CLIENT_ID" default:"casus" desc:"client id sent to the brokers"`
+	TLSEnabled       bool          `envconfig:"KAFKA_TLS_ENABLED" default:"false" desc:"connect to the brokers over TLS (not supported yet)"`
+	TLSCAFile        string        `envconfig:"KAFKA_TLS_CA_FILE" desc:"PEM file of the CAs that sign the broker certificates (not supported yet)"`
+	SASLMechanism    SASLMechanism `envconfig:"KAFKA_SASL_MECHANISM" desc:"SASL mechanism, empty for none (not supported yet)"`
+	SASLUsername     string        `envconfig:"KAFKA_SASL_USERNAME" desc:"SASL user name (not supported yet)"`
+	SASLPassword     string        `envconfig:"KAFKA_SASL_PASSWORD" secret:"true" desc:"SASL password (not supported yet)"`
+	SASLPasswordFile string        `envconfig:"KAFKA_SASL_PASSWORD_FILE" desc:"file holding the SASL password (not supported yet)"`
+}
+
+// Topics names the topics casus writes and how it creates them.
+type Topics struct {
+	Signals      string `envconfig:"TOPIC_SIGNALS" default:"casus.signals" desc:"topic for signals (rule matches)"`
+	Escalations  string `envconfig:"TOPIC_ESCALATIONS" default:"casus.escalations" desc:"topic for escalation events (CloudEvents JSON)"`
+	Deadletter   string `envconfig:"TOPIC_DEADLETTER" default:"casus.deadletter" desc:"topic for records that could not be processed"`
+	State        string `envconfig:"TOPIC_STATE" default:"casus.state" desc:"compacted topic for correlation state snapshots"`
+	CreateTopics bool   `envconfig:"CREATE_TOPICS" default:"true" desc:"create the output topics at start-up when missing"`
+	Partitions   int    `envconfig:"TOPIC_PARTITIONS" default:"3" desc:"partitions of topics casus creates"`
+	Replication  int    `envconfig:"TOPIC_REPLICATION" default:"1" desc:"replication factor of topics casus creates (1..32767)"`
+}
+
+// Group is the consumer group and the roles this process plays in it.
+type Group struct {
+	ID    string `envconfig:"GROUP_ID" default:"casus" desc:"Kafka consumer group id"`
+	Roles []Role `envconfig:"ROLES" default:"classify,correlate,campaign" desc:"pipeline roles this process runs: classify, correlate, campaign"`
+}
+
+// Runtime is process behaviour: shutdown, metrics, logging and batching.
+type Runtime struct {
+	GracePeriod    time.Duration `envconfig:"GRACE_PERIOD" default:"30s" desc:"time allowed to drain and commit on shutdown (up to 10m)"`
+	MetricsAddr    string        `envconfig:"METRICS_ADDR" default:"127.0.0.1:9464" desc:"host:port for /metrics, /healthz and /readyz"`
+	LogLevel       LogLevel      `envconfig:"LOG_LEVEL" default:"info" desc:"log level: debug, info, warn or error"`
+	LogFormat      LogFormat     `envconfig:"LOG_FORMAT" default:"json" desc:"log format: json or text"`
+	MaxRecordBytes int           `envconfig:"MAX_RECORD_BYTES" default:"1048576" desc:"largest record accepted, in bytes (1 KiB..64 MiB); larger ones are dead-lettered"`
+	BatchSize      int           `envconfig:"BATCH_SIZE" default:"500" desc:"records per processing batch (1..100000)"`
+	BatchTimeout   time.Duration `envconfig:"BATCH_TIMEOUT" default:"200ms" desc:"longest wait to fill a batch before processing it (up to 1m)"`
+}
+
+// Files names the context files and extra rules. They are optional; they are
+// read, and their paths checked, where they are loaded.
+type Files struct {
+	AssetsFile string `envconfig:"ASSETS_FILE" desc:"YAML asset inventory (optional)"`
+	IntelFile  string `envconfig:"INTEL_FILE" desc:"YAML threat-intelligence file (optional)"`
+	PolicyFile string `envconfig:"POLICY_FILE" desc:"YAML severity policy replacing the embedded default (optional)"`
+	RulesDir   string `envconfig:"RULES_DIR" desc:"directory of extra Sigma rules, added to the bundled ones (optional)"`
+}
+
+// Escalation decides what is published as an escalation.
+type Escalation struct {
+	MinLevel int `envconfig:"ESCALATION_MIN_LEVEL" default:"1" desc:"lowest severity level (0..5) that is published as an escalation"`
+}
+
+// Input is one consumed topic and the format of its records.
+type Input struct {
+	Topic  string
+	Format string
+}
+
+var _ envconfig.Decoder = (*Input)(nil)
+
+// Decode parses "topic:format". It lets envconfig, and FromEnv, read Input lists.
+func (in *Input) Decode(s string) error {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return errors.New("missing ':' between topic and format")
+	}
+	topic, format := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
+	if topic == "" || format == "" {
+		return fmt.Errorf("%q has an empty topic or format", s)
+	}
+	*in = Input{Topic: topic, Format: format}
+	return nil
+}
+
+// String is the inverse of Decode.
+func (in Input) String() string { return in.Topic + ":" + in.Format }
+
+// Role is a pipeline stage group a process runs (DESIGN §1).
+type Role string
+
+// The roles; a small deployment runs all three in one process.
+const (
+	RoleClassify  Role = "classify"
+	RoleCorrelate Role = "correlate"
+	RoleCampaign  Role = "campaign"
+)
+
+func (Role) allowed() []string {
+	return []string{string(RoleClassify), string(RoleCorrelate), string(RoleCampaign)}
+}
+
+// LogLevel is the minimum level logged.
+type LogLevel string
+
+// The log levels, as slog names them.
+const (
+	LogDebug LogLevel = "debug"
+	LogInfo  LogLevel = "info"
+	LogWarn  LogLevel = "warn"
+	LogError LogLevel = "error"
+)
+
+func (LogLevel) allowed() []string {
+	return []string{string(LogDebug), string(LogInfo), string(LogWarn), string(LogError)}
+}
+
+// LogFormat is the log encoding.
+type LogFormat string
+
+// The log formats.
+const (
+	LogJSON LogFormat = "json"
+	LogText LogFormat = "text"
+)
+
+func (LogFormat) allowed() []string { return []string{string(LogJSON), string(LogText)} }
+
+// SASLMechanism is the Kafka SASL mechanism; empty means no SASL.
+type SASLMechanism string
+
+// The SASL mechanisms casus will accept once SASL is implemented.
+const (
+	SASLNone        SASLMechanism = ""
+	SASLPlain       SASLMechanism = "PLAIN"
+	SASLScramSHA256 SASLMechanism = "SCRAM-SHA-256"
+	SASLScramSHA512 SASLMechanism = "SCRAM-SHA-512"
+)
+
+func (SASLMechanism) allowed() []string {
+	return []string{string(SASLNone), string(SASLPlain), string(SASLScramSHA256), string(SASLScramSHA512)}
+}
+
+// enum is implemented by the string types that take a fixed set of values, so
+// that Vars and error messages can list them.
+type enum interface{ allowed() []string }
+
+// Defaults is the configuration when no variable is set: the `default` tags.
+func Defaults() Config {
+	c, err := FromEnv(nil)
+	if err != nil {
+		// The default tags are constants; TestDefaults keeps them parsable.
+		panic(fmt.Sprintf("config: default tag does not parse: %v", err))
+	}
+	return c
+}
+
+// FromEnv reads every variable through lookup (os.LookupEnv in production, a
+// map in tests; nil means nothing is set). An unset variable takes its default;
+// a variable set to the empty string is empty. Lists are comma-separated, with
+// spaces around items ignored.
+//
+// Every variable that does not parse is reported, as an *Error, in one
+// errors.Join; such a variable keeps its default in the returned Config, so
+// the Config can still be validated to find the remaining problems (see Load).
+// FromEnv checks syntax only: ranges and allowed values are Validate's job.
+func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+	c, errs := fromEnv(lookup)
+	return c, errors.Join(errs...)
+}
+
+func fromEnv(lookup func(string) (string, bool)) (Config, []error) {
+	var c Config
+	var errs []error
+	for _, f := range fields(&c) {
+		if def, ok := f.tag.Lookup("default"); ok {
+			if err := f.set(def); err != nil {
+				errs = append(errs, f.error(def, err))
+				continue
+			}
+		}
+		if lookup == nil {
+			continue
+		}
+		if raw, ok := lookup(f.name); ok {
+			if err := f.set(raw); err != nil {
+				errs = append(errs, f.error(raw, err))
+			}
+		}
+	}
+	return c, errs
+}
+
+// Load is FromEnv followed by Validate: it returns every parse and validation
+// problem together, so one start-up names all of them.
+func Load(lookup func(string) (string, bool), knownFormats []string) (Config, error) {
+	c, errs := fromEnv(lookup)
+	errs = append(errs, c.validate(knownFormats)...)
+	return c, errors.Join(errs...)
+}

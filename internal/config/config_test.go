@@ -1,0 +1,348 @@
+package config
+
+import (
+	"errors"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var testFormats = []string{"ecs", "ocsf", "winevt"}
+
+func mapLookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	want := Config{
+		Kafka:  Kafka{Brokers: []string{"127.0.0.1:9092"}, ClientID: "casus"},
+		Inputs: []Input{{Topic: "telemetry", Format: "ecs"}},
+		Topics: Topics{
+			Signals: "casus.signals", Escalations: "casus.escalations",
+			Deadletter: "casus.deadletter", State: "casus.state",
+			CreateTopics: true, Partitions: 3, Replication: 1,
+		},
+		Group: Group{ID: "casus", Roles: []Role{RoleClassify, RoleCorrelate, RoleCampaign}},
+		Runtime: Runtime{
+			GracePeriod: 30 * time.Second, MetricsAddr: "127.0.0.1:9464",
+			LogLevel: LogInfo, LogFormat: LogJSON, MaxRecordBytes: 1 << 20,
+			BatchSize: 500, BatchTimeout: 200 * time.Millisecond,
+		},
+		Escalation: Escalation{MinLevel: 1},
+	}
+	got := Defaults()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Defaults() = %+v\nwant %+v", got, want)
+	}
+	if err := got.Validate(testFormats); err != nil {
+		t.Fatalf("Defaults().Validate: %v", err)
+	}
+	// A default tag must be written the way the value prints, so that
+	// `casus config` shows VALUE == DEFAULT for an untouched variable.
+	for _, f := range fields(&got) {
+		if def, ok := f.tag.Lookup("default"); ok && format(f.value) != def {
+			t.Errorf("%s: default tag %q prints as %q", f.name, def, format(f.value))
+		}
+	}
+}
+
+func TestFromEnvParsing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		get  func(Config) any
+		want any
+	}{
+		{"two brokers", map[string]string{"CASUS_KAFKA_BROKERS": "a:1,b:2"}, func(c Config) any { return c.Brokers }, []string{"a:1", "b:2"}},
+		{"list items are trimmed", map[string]string{"CASUS_ROLES": " classify , campaign "}, func(c Config) any { return c.Roles }, []Role{RoleClassify, RoleCampaign}},
+		{"empty list", map[string]string{"CASUS_ROLES": ""}, func(c Config) any { return c.Roles }, []Role{}},
+		{"set empty beats default", map[string]string{"CASUS_KAFKA_CLIENT_ID": ""}, func(c Config) any { return c.ClientID }, ""},
+		{"unset keeps default", map[string]string{}, func(c Config) any { return c.ClientID }, "casus"},
+		{"duration Go syntax", map[string]string{"CASUS_GRACE_PERIOD": "1m30s"}, func(c Config) any { return c.GracePeriod }, 90 * time.Second},
+		{"duration ms", map[string]string{"CASUS_BATCH_TIMEOUT": "50ms"}, func(c Config) any { return c.BatchTimeout }, 50 * time.Millisecond},
+		{"bool true", map[string]string{"CASUS_CREATE_TOPICS": "true"}, func(c Config) any { return c.CreateTopics }, true},
+		{"bool 0", map[string]string{"CASUS_CREATE_TOPICS": "0"}, func(c Config) any { return c.CreateTopics }, false},
+		{"bool false", map[string]string{"CASUS_CREATE_TOPICS": "false"}, func(c Config) any { return c.CreateTopics }, false},
+		{"bool 1", map[string]string{"CASUS_KAFKA_TLS_ENABLED": "1"}, func(c Config) any { return c.TLSEnabled }, true},
+		{"inputs", map[string]string{"CASUS_INPUTS": "edr:ocsf,win.events:winevt"}, func(c Config) any { return c.Inputs },
+			[]Input{{"edr", "ocsf"}, {"win.events", "winevt"}}},
+		{"int", map[string]string{"CASUS_BATCH_SIZE": "42"}, func(c Config) any { return c.BatchSize }, 42},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := FromEnv(mapLookup(tc.env))
+			if err != nil {
+				t.Fatalf("FromEnv: %v", err)
+			}
+			if got := tc.get(c); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+}
+
+// goodValues and badValues cover every variable; TestEveryVariableIsTested
+// keeps it that way.
+var goodValues = []struct {
+	v, value string
+	get      func(Config) any
+	want     any
+}{
+	{"CASUS_KAFKA_BROKERS", "kafka-0.kafka:9092,[::1]:9093", func(c Config) any { return c.Brokers }, []string{"kafka-0.kafka:9092", "[::1]:9093"}},
+	{"CASUS_KAFKA_CLIENT_ID", "casus-eu", func(c Config) any { return c.ClientID }, "casus-eu"},
+	{"CASUS_KAFKA_TLS_ENABLED", "false", func(c Config) any { return c.TLSEnabled }, false},
+	{"CASUS_KAFKA_TLS_CA_FILE", "", func(c Config) any { return c.TLSCAFile }, ""},
+	{"CASUS_KAFKA_SASL_MECHANISM", "", func(c Config) any { return c.SASLMechanism }, SASLNone},
+	{"CASUS_KAFKA_SASL_USERNAME", "", func(c Config) any { return c.SASLUsername }, ""},
+	{"CASUS_KAFKA_SASL_PASSWORD", "", func(c Config) any { return c.SASLPassword }, ""},
+	{"CASUS_KAFKA_SASL_PASSWORD_FILE", "", func(c Config) any { return c.SASLPasswordFile }, ""},
+	{"CASUS_INPUTS", "edr:ocsf,telemetry:ecs", func(c Config) any { return c.Inputs }, []Input{{"edr", "ocsf"}, {"telemetry", "ecs"}}},
+	{"CASUS_TOPIC_SIGNALS", "s", func(c Config) any { return c.Signals }, "s"},
+	{"CASUS_TOPIC_ESCALATIONS", "soc.escalations-v1", func(c Config) any { return c.Escalations }, "soc.escalations-v1"},
+	{"CASUS_TOPIC_DEADLETTER", "dlq_casus", func(c Config) any { return c.Deadletter }, "dlq_casus"},
+	{"CASUS_TOPIC_STATE", "casus.state.v2", func(c Config) any { return c.State }, "casus.state.v2"},
+	{"CASUS_CREATE_TOPICS", "0", func(c Config) any { return c.CreateTopics }, false},
+	{"CASUS_TOPIC_PARTITIONS", "64", func(c Config) any { return c.Partitions }, 64},
+	{"CASUS_TOPIC_REPLICATION", "32767", func(c Config) any { return c.Replication }, 32767},
+	{"CASUS_GROUP_ID", "casus-blue", func(c Config) any { return c.Group.ID }, "casus-blue"},
+	{"CASUS_ROLES", "correlate", func(c Config) any { return c.Roles }, []Role{RoleCorrelate}},
+	{"CASUS_GRACE_PERIOD", "10m", func(c Config) any { return c.GracePeriod }, 10 * time.Minute},
+	{"CASUS_METRICS_ADDR", ":0", func(c Config) any { return c.MetricsAddr }, ":0"},
+	{"CASUS_LOG_LEVEL", "debug", func(c Config) any { return c.LogLevel }, LogDebug},
+	{"CASUS_LOG_FORMAT", "text", func(c Config) any { return c.LogFormat }, LogText},
+	{"CASUS_MAX_RECORD_BYTES", "1024", func(c Config) any { return c.MaxRecordBytes }, 1024},
+	{"CASUS_BATCH_SIZE", "100000", func(c Config) any { return c.BatchSize }, 100000},
+	{"CASUS_BATCH_TIMEOUT", "1s", func(c Config) any { return c.BatchTimeout }, time.Second},
+	{"CASUS_ASSETS_FILE", "/etc/casus/assets.yaml", func(c Config) any { return c.AssetsFile }, "/etc/casus/assets.yaml"},
+	{"CASUS_INTEL_FILE", "intel.yaml", func(c Config) any { return c.IntelFile }, "intel.yaml"},
+	{"CASUS_POLICY_FILE", "/does/not/exist.yaml", func(c Config) any { return c.PolicyFile }, "/does/not/exist.yaml"},
+	{"CASUS_RULES_DIR", "rules.d", func(c Config) any { return c.RulesDir }, "rules.d"},
+	{"CASUS_ESCALATION_MIN_LEVEL", "5", func(c Config) any { return c.MinLevel }, 5},
+}
+
+var badValues = []struct {
+	v, value string
+	shown    string // the value as the message shows it, when not value itself
+	allowed  string // a substring of the message's "allowed" part
+}{
+	{v: "CASUS_KAFKA_BROKERS", value: "", allowed: "host:port"},
+	{v: "CASUS_KAFKA_BROKERS", value: "a:1,nocolon", allowed: "host:port"},
+	{v: "CASUS_KAFKA_BROKERS", value: "a:99999", allowed: "port from 1 to 65535"},
+	{v: "CASUS_KAFKA_BROKERS", value: ":9092", allowed: "host:port"},
+	{v: "CASUS_KAFKA_BROKERS", value: "a:1,,b:2", allowed: "comma-separated list"},
+	{v: "CASUS_KAFKA_CLIENT_ID", value: "", allowed: "non-empty"},
+	{v: "CASUS_KAFKA_TLS_ENABLED", value: "true", allowed: "false"},
+	{v: "CASUS_KAFKA_TLS_ENABLED", value: "yes", allowed: "true, false, 1 or 0"},
+	{v: "CASUS_KAFKA_TLS_CA_FILE", value: "/etc/ca.pem", allowed: "empty"},
+	{v: "CASUS_KAFKA_SASL_MECHANISM", value: "PLAIN", allowed: "empty"},
+	{v: "CASUS_KAFKA_SASL_MECHANISM", value: "plain", allowed: `one of "", PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+	{v: "CASUS_KAFKA_SASL_USERNAME", value: "casus", allowed: "empty"},
+	{v: "CASUS_KAFKA_SASL_PASSWORD", value: "hunter2", shown: "****", allowed: "empty"},
+	{v: "CASUS_KAFKA_SASL_PASSWORD_FILE", value: "/run/secrets/pw", allowed: "empty"},
+	{v: "CASUS_INPUTS", value: "telemetry", allowed: "topic:format"},
+	{v: "CASUS_INPUTS", value: "telemetry:", allowed: "topic:format"},
+	{v: "CASUS_INPUTS", value: "telemetry:csv", allowed: "format one of: ecs, ocsf, winevt"},
+	{v: "CASUS_INPUTS", value: "", allowed: "topic:format"},
+	{v: "CASUS_INPUTS", value: "a:ecs,a:ocsf", allowed: "each topic at most once"},
+	{v: "CASUS_INPUTS", value: "bad/topic:ecs", allowed: "Kafka topic names"},
+	{v: "CASUS_INPUTS", value: "casus.signals:ecs", allowed: "other than casus's output topics"},
+	{v: "CASUS_TOPIC_SIGNALS", value: "", allowed: "Kafka topic name"},
+	{v: "CASUS_TOPIC_ESCALATIONS", value: "a b", allowed: "Kafka topic name"},
+	{v: "CASUS_TOPIC_DEADLETTER", value: "..", allowed: "Kafka topic name"},
+	{v: "CASUS_TOPIC_STATE", value: strings.Repeat("x", 250), allowed: "1 to 249"},
+	{v: "CASUS_TOPIC_STATE", value: "casus.signals", allowed: "no other CASUS_TOPIC_*"},
+	{v: "CASUS_CREATE_TOPICS", value: "maybe", allowed: "true, false, 1 or 0"},
+	{v: "CASUS_TOPIC_PARTITIONS", value: "0", allowed: "from 1 to 2147483647"},
+	{v: "CASUS_TOPIC_PARTITIONS", value: "three", allowed: "an integer"},
+	{v: "CASUS_TOPIC_REPLICATION", value: "0", allowed: "from 1 to 32767"},
+	{v: "CASUS_TOPIC_REPLICATION", value: "32768", allowed: "from 1 to 32767"},
+	{v: "CASUS_GROUP_ID", value: " ", allowed: "non-empty"},
+	{v: "CASUS_ROLES", value: "classify,detect", allowed: "classify, correlate or campaign"},
+	{v: "CASUS_ROLES", value: "classify,classify", allowed: "each at most once"},
+	{v: "CASUS_ROLES", value: "", allowed: "classify, correlate or campaign"},
+	{v: "CASUS_GRACE_PERIOD", value: "0s", allowed: "greater than 0 and at most 10m0s"},
+	{v: "CASUS_GRACE_PERIOD", value: "11m", shown: "11m0s", allowed: "at most 10m0s"},
+	{v: "CASUS_GRACE_PERIOD", value: "-1s", allowed: "greater than 0"},
+	{v: "CASUS_GRACE_PERIOD", value: "30", allowed: "a duration"},
+	{v: "CASUS_METRICS_ADDR", value: "9464", allowed: "host:port"},
+	{v: "CASUS_METRICS_ADDR", value: "localhost:http", allowed: "port from 0 to 65535"},
+	{v: "CASUS_METRICS_ADDR", value: "localhost:65536", allowed: "port from 0 to 65535"},
+	{v: "CASUS_LOG_LEVEL", value: "verbose", allowed: "one of debug, info, warn or error"},
+	{v: "CASUS_LOG_LEVEL", value: "INFO", allowed: "one of debug, info, warn or error"},
+	{v: "CASUS_LOG_FORMAT", value: "logfmt", allowed: "one of json or text"},
+	{v: "CASUS_MAX_RECORD_BYTES", value: "1023", allowed: "from 1024 to 67108864"},
+	{v: "CASUS_MAX_RECORD_BYTES", value: "67108865", allowed: "from 1024 to 67108864"},
+	{v: "CASUS_MAX_RECORD_BYTES", value: "1MiB", allowed: "an integer"},
+	{v: "CASUS_BATCH_SIZE", value: "0", allowed: "from 1 to 100000"},
+	{v: "CASUS_BATCH_SIZE", value: "100001", allowed: "from 1 to 100000"},
+	{v: "CASUS_BATCH_SIZE", value: "99999999999999999999", allowed: "an integer"},
+	{v: "CASUS_BATCH_TIMEOUT", value: "0s", allowed: "greater than 0"},
+	{v: "CASUS_BATCH_TIMEOUT", value: "2m", shown: "2m0s", allowed: "at most 1m0s"},
+	{v: "CASUS_BATCH_TIMEOUT", value: "200", allowed: "a duration"},
+	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "6", allowed: "from 0 to 5"},
+	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "-1", allowed: "from 0 to 5"},
+	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "high", allowed: "an integer"},
+}
+
+func TestGoodValues(t *testing.T) {
+	for _, tc := range goodValues {
+		t.Run(tc.v+"="+tc.value, func(t *testing.T) {
+			c, err := Load(mapLookup(map[string]string{tc.v: tc.value}), testFormats)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := tc.get(c); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %#v, want %#v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	for _, tc := range badValues {
+		name := tc.v + "=" + tc.value
+		if len(name) > 60 {
+			name = name[:60]
+		}
+		t.Run(name, func(t *testing.T) {
+			_, err := Load(mapLookup(map[string]string{tc.v: tc.value}), testFormats)
+			if err == nil {
+				t.Fatal("Load accepted the value")
+			}
+			errs := err.(interface{ Unwrap() []error }).Unwrap()
+			shown := tc.shown
+			if shown == "" {
+				shown = displayValue(tc.value)
+			}
+			for _, e := range errs {
+				ce, ok := errors.AsType[*Error](e)
+				if !ok {
+					t.Fatalf("problem %v is a %T, not an *Error", e, e)
+				}
+				if ce.Var != tc.v {
+					t.Errorf("unexpected problem with another variable: %v", e)
+					continue
+				}
+				msg := e.Error()
+				if !strings.HasPrefix(msg, tc.v+"="+shown+": ") {
+					t.Errorf("message %q does not start with %q", msg, tc.v+"="+shown+": ")
+				}
+				if !strings.Contains(ce.Allowed, tc.allowed) || !strings.Contains(msg, "(allowed: "+ce.Allowed+")") {
+					t.Errorf("message %q: allowed part %q does not contain %q", msg, ce.Allowed, tc.allowed)
+				}
+			}
+		})
+	}
+}
+
+func TestEveryVariableIsTested(t *testing.T) {
+	good, bad := map[string]bool{}, map[string]bool{}
+	for _, tc := range goodValues {
+		good[tc.v] = true
+	}
+	for _, tc := range badValues {
+		bad[tc.v] = true
+	}
+	// Optional paths accept anything; there is no bad value to test.
+	noBad := map[string]bool{"CASUS_ASSETS_FILE": true, "CASUS_INTEL_FILE": true, "CASUS_POLICY_FILE": true, "CASUS_RULES_DIR": true}
+	for _, v := range Vars() {
+		if !good[v.Name] {
+			t.Errorf("%s has no good-value case", v.Name)
+		}
+		if !bad[v.Name] && !noBad[v.Name] {
+			t.Errorf("%s has no bad-value case", v.Name)
+		}
+	}
+}
+
+func TestTLSMessage(t *testing.T) {
+	c := Defaults()
+	c.TLSEnabled = true
+	err := c.Validate(testFormats)
+	const want = "CASUS_KAFKA_TLS_ENABLED=true: TLS is not supported by this version"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("Validate = %v, want a message starting %q", err, want)
+	}
+}
+
+func TestAllProblemsAtOnce(t *testing.T) {
+	t.Run("FromEnv", func(t *testing.T) {
+		_, err := FromEnv(mapLookup(map[string]string{
+			"CASUS_BATCH_SIZE":    "many",
+			"CASUS_GRACE_PERIOD":  "soon",
+			"CASUS_CREATE_TOPICS": "perhaps",
+		}))
+		assertProblems(t, err, "CASUS_CREATE_TOPICS=perhaps", "CASUS_GRACE_PERIOD=soon", "CASUS_BATCH_SIZE=many")
+	})
+	t.Run("Validate", func(t *testing.T) {
+		c := Defaults()
+		c.LogLevel = "loud"
+		c.Replication = 0
+		c.Roles = []Role{"campaign", "audit"}
+		assertProblems(t, c.Validate(testFormats), "CASUS_TOPIC_REPLICATION=0", "CASUS_ROLES=campaign,audit", "CASUS_LOG_LEVEL=loud")
+	})
+	t.Run("Load mixes parse and validation problems", func(t *testing.T) {
+		c, err := Load(mapLookup(map[string]string{
+			"CASUS_BATCH_SIZE": "many",
+			"CASUS_LOG_FORMAT": "xml",
+			"CASUS_INPUTS":     "edr:cef",
+		}), testFormats)
+		assertProblems(t, err, "CASUS_BATCH_SIZE=many", "CASUS_INPUTS=edr:cef", "CASUS_LOG_FORMAT=xml")
+		if c.BatchSize != 500 {
+			t.Errorf("unparsable CASUS_BATCH_SIZE left %d, want the default 500", c.BatchSize)
+		}
+	})
+}
+
+// assertProblems checks that err holds exactly one problem per prefix, in
+// order: parse problems, then validation problems, each in declaration order.
+func assertProblems(t *testing.T, err error, prefixes ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatal("no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(prefixes) {
+		t.Fatalf("%d problems, want %d:\n%v", len(lines), len(prefixes), err)
+	}
+	for i, p := range prefixes {
+		if !strings.HasPrefix(lines[i], p+": ") {
+			t.Errorf("problem %d = %q, want prefix %q", i, lines[i], p)
+		}
+	}
+}
+
+func TestSecretNeverInErrors(t *testing.T) {
+	const pw = "s3cr3t-Pa55"
+	_, err := Load(mapLookup(map[string]string{
+		"CASUS_KAFKA_SASL_PASSWORD":  pw,
+		"CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+	}), testFormats)
+	if err == nil {
+		t.Fatal("SASL settings accepted")
+	}
+	if strings.Contains(err.Error(), pw) {
+		t.Fatalf("error shows the password: %v", err)
+	}
+	if !strings.Contains(err.Error(), "CASUS_KAFKA_SASL_PASSWORD=****: ") {
+		t.Fatalf("error does not name the password variable: %v", err)
+	}
+}
+
+func TestErrorUnwrap(t *testing.T) {
+	_, err := FromEnv(mapLookup(map[string]string{"CASUS_BATCH_SIZE": "x"}))
+	ce, ok := errors.AsType[*Error](err)
+	if !ok {
+		t.Fatalf("%v is not an *Error", err)
+	}
+	if ce.Var != "CASUS_BATCH_SIZE" || ce.Value != "x" || ce.Allowed != "an integer" {
+		t.Fatalf("got %+v", ce)
+	}
+	if !errors.Is(err, strconv.ErrSyntax) {
+		t.Fatalf("%v does not wrap strconv.ErrSyntax", err)
+	}
+}
