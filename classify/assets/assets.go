@@ -1,0 +1,335 @@
+package assets
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/casus-sec/casus/classify/internal/yamlpos"
+)
+
+// Asset is what the inventory knows about one target.
+type Asset struct {
+	Organisation string
+	Sector       string // one of Sectors, or "" when unknown
+	Tier         int    // 1 national-critical .. 4 personal
+	Location     int    // NCISS location level 1..7, 0 unknown
+	Role         string // free text; RoleEngineering marks engineering workstations
+	Known        bool   // false for the unknown-asset default
+}
+
+// RoleEngineering is the role of engineering workstations, the hosts from
+// which control systems are programmed.
+const RoleEngineering = "engineering"
+
+// UnknownTier is the tier of assets the inventory does not know: an
+// ordinary business (DESIGN §4b).
+const UnknownTier = 3
+
+// Sectors returns the allowed sector names (PPD-21 sectors, short lower-case
+// names), sorted.
+func Sectors() []string {
+	return []string{
+		"chemical", "commercial", "communications", "critical-manufacturing",
+		"dams", "defence", "emergency-services", "energy", "finance",
+		"food-agriculture", "government", "health", "it", "nuclear",
+		"transportation", "water",
+	}
+}
+
+// ValidSector reports whether s is one of Sectors.
+func ValidSector(s string) bool {
+	_, ok := slices.BinarySearch(Sectors(), s)
+	return ok
+}
+
+// CriticalSector reports whether a sector counts as critical infrastructure
+// for the severity model. Commercial facilities, although a PPD-21 sector,
+// stand for ordinary business here, and "" is unknown.
+func CriticalSector(sector string) bool {
+	return sector != "commercial" && ValidSector(sector)
+}
+
+type entry struct {
+	prefix netip.Prefix // invalid for host entries
+	host   string       // lower-case; "" for prefix entries
+	asset  Asset
+}
+
+// table is a longest-prefix-match table for one address family: one map per
+// prefix length in use, tried from the longest length down, so a lookup is a
+// handful of map probes and allocates nothing.
+type table struct {
+	bits  []int // distinct prefix lengths, longest first
+	byLen map[int]map[netip.Prefix]int
+}
+
+func (t *table) add(p netip.Prefix, idx int) {
+	if t.byLen == nil {
+		t.byLen = make(map[int]map[netip.Prefix]int)
+	}
+	m, ok := t.byLen[p.Bits()]
+	if !ok {
+		m = make(map[netip.Prefix]int)
+		t.byLen[p.Bits()] = m
+		t.bits = append(t.bits, p.Bits())
+		slices.SortFunc(t.bits, func(a, b int) int { return b - a })
+	}
+	m[p] = idx
+}
+
+func (t *table) lookup(a netip.Addr) (int, bool) {
+	for _, bits := range t.bits {
+		p, err := a.Prefix(bits)
+		if err != nil {
+			continue
+		}
+		if idx, ok := t.byLen[bits][p]; ok {
+			return idx, true
+		}
+	}
+	return 0, false
+}
+
+// Inventory maps addresses and host names to assets. It is immutable once
+// built, so one value may be shared by goroutines.
+type Inventory struct {
+	entries []entry
+	v4, v6  table
+	hosts   map[string]int
+}
+
+// Empty returns an inventory that knows no asset.
+func Empty() *Inventory { return &Inventory{} }
+
+// Len returns the number of entries.
+func (inv *Inventory) Len() int { return len(inv.entries) }
+
+// Lookup returns the asset for an address (longest-prefix match) or a host
+// name (exact, case-insensitive). Unknown targets get the unknown-asset
+// default: tier 3, an organisation named after the address's /24 (/64 for
+// IPv6) or after the host name, no sector.
+func (inv *Inventory) Lookup(addrOrHost string) Asset {
+	if looksLikeAddr(addrOrHost) {
+		a, err := netip.ParseAddr(addrOrHost)
+		if err != nil {
+			return Asset{Organisation: "unknown " + addrOrHost, Tier: UnknownTier}
+		}
+		a = a.WithZone("").Unmap()
+		t := &inv.v6
+		if a.Is4() {
+			t = &inv.v4
+		}
+		if idx, ok := t.lookup(a); ok {
+			return inv.entries[idx].asset
+		}
+		return unknownAddr(a)
+	}
+	host := strings.TrimSuffix(addrOrHost, ".")
+	if idx, ok := inv.hosts[host]; ok {
+		return inv.entries[idx].asset
+	}
+	if lower := strings.ToLower(host); lower != host {
+		if idx, ok := inv.hosts[lower]; ok {
+			return inv.entries[idx].asset
+		}
+	}
+	if host == "" {
+		return Asset{Organisation: "unknown", Tier: UnknownTier}
+	}
+	return Asset{Organisation: "unknown host " + strings.ToLower(host), Tier: UnknownTier}
+}
+
+// looksLikeAddr tells addresses from host names without calling
+// netip.ParseAddr, whose error for a host name would allocate: an IPv6
+// address has a colon, which no host name has, and an IPv4 address is
+// nothing but digits and dots.
+func looksLikeAddr(s string) bool {
+	if strings.IndexByte(s, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func unknownAddr(a netip.Addr) Asset {
+	bits := 64
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return Asset{Organisation: "unknown " + p.String(), Tier: UnknownTier}
+}
+
+// CIDRsWithRole returns, in file order, the CIDRs of the entries whose role
+// equals role (case-insensitive), e.g. the engineering workstations.
+func (inv *Inventory) CIDRsWithRole(role string) []string {
+	var out []string
+	for _, e := range inv.entries {
+		if e.prefix.IsValid() && strings.EqualFold(e.asset.Role, role) {
+			out = append(out, e.prefix.String())
+		}
+	}
+	return out
+}
+
+// Load reads and parses an inventory file.
+func Load(path string) (*Inventory, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading asset inventory: %w", err)
+	}
+	return Parse(path, data)
+}
+
+func entryFields() []string {
+	return []string{"cidr", "host", "organisation", "sector", "tier", "location", "role"}
+}
+
+// Parse parses an inventory; name is used in error positions. An empty
+// document is an empty inventory.
+func Parse(name string, data []byte) (*Inventory, error) {
+	p := &parser{yamlpos.NewParser(name)}
+	inv := &Inventory{hosts: make(map[string]int)}
+	root := p.Root(data)
+	if root == nil || yamlpos.IsNull(root) {
+		if err := p.Err(); err != nil {
+			return nil, err
+		}
+		return inv, nil
+	}
+	top := p.Fields(root, "inventory", "assets")
+	seen := make(map[string]int) // cidr or host → line of first definition
+	for _, item := range p.Seq(top["assets"], "assets") {
+		item = yamlpos.Deref(item)
+		f := p.Fields(item, "asset", entryFields()...)
+		if f == nil {
+			continue
+		}
+		e, ok := p.entry(item, f)
+		if !ok {
+			continue
+		}
+		key := e.host
+		if e.prefix.IsValid() {
+			key = e.prefix.String()
+		}
+		if line, dup := seen[key]; dup {
+			p.Errorf(item, "%s is already defined on line %d", key, line)
+			continue
+		}
+		seen[key] = item.Line
+		idx := len(inv.entries)
+		inv.entries = append(inv.entries, e)
+		switch {
+		case e.host != "":
+			inv.hosts[e.host] = idx
+		case e.prefix.Addr().Is4():
+			inv.v4.add(e.prefix, idx)
+		default:
+			inv.v6.add(e.prefix, idx)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+func (p *parser) entry(item *yaml.Node, f map[string]*yaml.Node) (entry, bool) {
+	before := p.NumErrors()
+	var e entry
+	cidrNode, hostNode := f["cidr"], f["host"]
+	switch {
+	case cidrNode != nil && hostNode != nil:
+		p.Errorf(hostNode, "asset has both cidr and host; give exactly one")
+	case cidrNode == nil && hostNode == nil:
+		p.Errorf(item, "asset needs a cidr or a host")
+	case cidrNode != nil:
+		e.prefix = p.prefix(cidrNode)
+	default:
+		e.host = p.hostName(hostNode)
+	}
+	a := &e.asset
+	a.Known = true
+	var ok bool
+	if a.Organisation = p.Str(f["organisation"], "organisation"); a.Organisation == "" {
+		p.Errorf(orNode(f["organisation"], item), "asset needs an organisation")
+	}
+	if n := f["sector"]; n == nil {
+		p.Errorf(item, "asset needs a sector (one of %s)", strings.Join(Sectors(), ", "))
+	} else if a.Sector = strings.ToLower(p.Str(n, "sector")); !ValidSector(a.Sector) {
+		p.Errorf(n, "sector %q is not allowed (one of %s)", n.Value, strings.Join(Sectors(), ", "))
+	}
+	if n := f["tier"]; n == nil {
+		p.Errorf(item, "asset needs a tier (1..4)")
+	} else if a.Tier, ok = p.Integer(n, "tier"); ok && (a.Tier < 1 || a.Tier > 4) {
+		p.Errorf(n, "tier %s is out of range 1..4", n.Value)
+	}
+	if n := f["location"]; n != nil {
+		if a.Location, ok = p.Integer(n, "location"); ok && (a.Location < 0 || a.Location > 7) {
+			p.Errorf(n, "location %s is out of range 1..7 (0 = unknown)", n.Value)
+		}
+	}
+	a.Role = p.Str(f["role"], "role")
+	return e, p.NumErrors() == before
+}
+
+func orNode(n, fallback *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return fallback
+}
+
+func (p *parser) prefix(n *yaml.Node) netip.Prefix {
+	s := p.Str(n, "cidr")
+	if s == "" {
+		p.Errorf(n, "cidr is empty")
+		return netip.Prefix{}
+	}
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		// A bare address stands for itself (/32 or /128).
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen())
+	}
+	pr, err := netip.ParsePrefix(s)
+	if err != nil {
+		p.Errorf(n, "cidr %q is not a valid prefix", s)
+		return netip.Prefix{}
+	}
+	if pr.Addr().Is4In6() {
+		// An IPv4-mapped prefix would never match: lookups unmap addresses.
+		p.Errorf(n, "cidr %q is IPv4-mapped; write it as IPv4", s)
+		return netip.Prefix{}
+	}
+	if m := pr.Masked(); m != pr {
+		p.Errorf(n, "cidr %q has host bits set; did you mean %s?", s, m)
+		return netip.Prefix{}
+	}
+	return pr
+}
+
+func (p *parser) hostName(n *yaml.Node) string {
+	s := strings.TrimSuffix(p.Str(n, "host"), ".")
+	switch {
+	case s == "":
+		p.Errorf(n, "host is empty")
+	case strings.ContainsAny(s, " \t/"):
+		p.Errorf(n, "host %q is not a host name", s)
+	default:
+		if _, err := netip.ParseAddr(s); err == nil {
+			p.Errorf(n, "host %q is an address; use cidr", s)
+			return ""
+		}
+	}
+	return strings.ToLower(s)
+}

@@ -1,0 +1,246 @@
+package intel
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/casus-sec/casus/classify/internal/yamlpos"
+)
+
+// Actor is what intelligence says about a source.
+type Actor struct {
+	Name       string
+	Kind       string // one of Kinds; KindUnknown without intelligence
+	Sponsor    string // state sponsor, "" when none is known
+	Basis      string // why the state nexus is believed
+	StateNexus float64
+	Known      bool // false for the unknown default
+}
+
+// KindUnknown is the kind of sources no indicator covers.
+const KindUnknown = "unknown"
+
+// Kinds returns the actor kinds in the order of the NCISS actor
+// characterisation, least to most grave.
+func Kinds() []string {
+	return []string{
+		"hacktivist", "insider-unwitting", "criminal", KindUnknown,
+		"insider-witting", "apt", "apt-targeted",
+	}
+}
+
+// ValidKind reports whether k is one of Kinds.
+func ValidKind(k string) bool { return slices.Contains(Kinds(), k) }
+
+// Intel maps source addresses to actors. It is immutable once built, so one
+// value may be shared by goroutines.
+type Intel struct {
+	actors []Actor
+	v4, v6 table
+}
+
+// table is a longest-prefix-match table: one map per prefix length in use,
+// tried from the longest down, so a lookup allocates nothing.
+type table struct {
+	bits  []int
+	byLen map[int]map[netip.Prefix]int
+}
+
+func (t *table) add(p netip.Prefix, idx int) {
+	if t.byLen == nil {
+		t.byLen = make(map[int]map[netip.Prefix]int)
+	}
+	m, ok := t.byLen[p.Bits()]
+	if !ok {
+		m = make(map[netip.Prefix]int)
+		t.byLen[p.Bits()] = m
+		t.bits = append(t.bits, p.Bits())
+		slices.SortFunc(t.bits, func(a, b int) int { return b - a })
+	}
+	m[p] = idx
+}
+
+func (t *table) lookup(a netip.Addr) (int, bool) {
+	for _, bits := range t.bits {
+		p, err := a.Prefix(bits)
+		if err != nil {
+			continue
+		}
+		if idx, ok := t.byLen[bits][p]; ok {
+			return idx, true
+		}
+	}
+	return 0, false
+}
+
+// Empty returns intelligence that knows no actor.
+func Empty() *Intel { return &Intel{} }
+
+// Len returns the number of indicators.
+func (in *Intel) Len() int { return len(in.actors) }
+
+// Lookup returns the actor behind an address, by longest-prefix match; an
+// address no indicator covers (or a string that is no address) gives an
+// unknown actor.
+func (in *Intel) Lookup(addr string) Actor {
+	if strings.IndexByte(addr, ':') < 0 && !dotted(addr) {
+		// Not an address: skip netip's allocating error.
+		return Actor{Kind: KindUnknown}
+	}
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return Actor{Kind: KindUnknown}
+	}
+	a = a.WithZone("").Unmap()
+	t := &in.v6
+	if a.Is4() {
+		t = &in.v4
+	}
+	if idx, ok := t.lookup(a); ok {
+		return in.actors[idx]
+	}
+	return Actor{Kind: KindUnknown}
+}
+
+func dotted(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// Load reads and parses a threat-intelligence file.
+func Load(path string) (*Intel, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading threat intelligence: %w", err)
+	}
+	return Parse(path, data)
+}
+
+func indicatorFields() []string {
+	return []string{"cidr", "address", "actor", "kind", "sponsor", "state_nexus", "basis"}
+}
+
+// Parse parses threat intelligence; name is used in error positions. An
+// empty document holds no indicator.
+func Parse(name string, data []byte) (*Intel, error) {
+	p := &parser{yamlpos.NewParser(name)}
+	in := &Intel{}
+	root := p.Root(data)
+	if root == nil || yamlpos.IsNull(root) {
+		if err := p.Err(); err != nil {
+			return nil, err
+		}
+		return in, nil
+	}
+	top := p.Fields(root, "intelligence file", "indicators")
+	seen := make(map[netip.Prefix]int)
+	for _, item := range p.Seq(top["indicators"], "indicators") {
+		item = yamlpos.Deref(item)
+		f := p.Fields(item, "indicator", indicatorFields()...)
+		if f == nil {
+			continue
+		}
+		pr, actor, ok := p.indicator(item, f)
+		if !ok {
+			continue
+		}
+		if line, dup := seen[pr]; dup {
+			p.Errorf(item, "%s is already defined on line %d", pr, line)
+			continue
+		}
+		seen[pr] = item.Line
+		idx := len(in.actors)
+		in.actors = append(in.actors, actor)
+		if pr.Addr().Is4() {
+			in.v4.add(pr, idx)
+		} else {
+			in.v6.add(pr, idx)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+func (p *parser) indicator(item *yaml.Node, f map[string]*yaml.Node) (netip.Prefix, Actor, bool) {
+	before := p.NumErrors()
+	var pr netip.Prefix
+	cidrNode, addrNode := f["cidr"], f["address"]
+	switch {
+	case cidrNode != nil && addrNode != nil:
+		p.Errorf(addrNode, "indicator has both cidr and address; give exactly one")
+	case cidrNode == nil && addrNode == nil:
+		p.Errorf(item, "indicator needs a cidr or an address")
+	case cidrNode != nil:
+		pr = p.prefix(cidrNode)
+	default:
+		pr = p.address(addrNode)
+	}
+	a := Actor{Known: true}
+	if a.Name = p.Str(f["actor"], "actor"); a.Name == "" {
+		p.Errorf(orNode(f["actor"], item), "indicator needs an actor")
+	}
+	if n := f["kind"]; n == nil {
+		p.Errorf(item, "indicator needs a kind (one of %s)", strings.Join(Kinds(), ", "))
+	} else if a.Kind = strings.ToLower(p.Str(n, "kind")); !ValidKind(a.Kind) {
+		p.Errorf(n, "kind %q is not allowed (one of %s)", n.Value, strings.Join(Kinds(), ", "))
+	}
+	a.Sponsor = p.Str(f["sponsor"], "sponsor")
+	if n := f["state_nexus"]; n != nil {
+		var ok bool
+		if a.StateNexus, ok = p.Number(n, "state_nexus"); ok && (a.StateNexus < 0 || a.StateNexus > 1 || a.StateNexus != a.StateNexus) {
+			p.Errorf(n, "state_nexus %s is out of range 0..1", n.Value)
+		}
+	}
+	a.Basis = p.Str(f["basis"], "basis")
+	if a.StateNexus > 0 && a.Basis == "" {
+		p.Errorf(orNode(f["state_nexus"], item), "state_nexus %s needs a basis: say where the attribution comes from", f["state_nexus"].Value)
+	}
+	return pr, a, p.NumErrors() == before
+}
+
+func orNode(n, fallback *yaml.Node) *yaml.Node {
+	if n != nil {
+		return n
+	}
+	return fallback
+}
+
+func (p *parser) address(n *yaml.Node) netip.Prefix {
+	s := p.Str(n, "address")
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		p.Errorf(n, "address %q is not an IP address", s)
+		return netip.Prefix{}
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen())
+}
+
+func (p *parser) prefix(n *yaml.Node) netip.Prefix {
+	s := p.Str(n, "cidr")
+	pr, err := netip.ParsePrefix(s)
+	if err != nil {
+		p.Errorf(n, "cidr %q is not a valid prefix", s)
+		return netip.Prefix{}
+	}
+	if pr.Addr().Is4In6() {
+		p.Errorf(n, "cidr %q is IPv4-mapped; write it as IPv4", s)
+		return netip.Prefix{}
+	}
+	if m := pr.Masked(); m != pr {
+		p.Errorf(n, "cidr %q has host bits set; did you mean %s?", s, m)
+		return netip.Prefix{}
+	}
+	return pr
+}
