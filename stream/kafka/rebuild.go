@@ -1,0 +1,91 @@
+package kafka
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Rebuilder is implemented by handlers whose state derives from the records
+// already committed. On every new assignment the consumer resets it and
+// replays the committed part of each assigned partition through Rebuild,
+// whose outputs are discarded: they were published before the offsets were
+// committed. This keeps a restarted or rebalanced process's incidents whole
+// without a state store, at the cost of reading the retained input again.
+type Rebuilder interface {
+	Reset()
+	Rebuild(batch []Message)
+}
+
+// rebuild replays [start of retention, committed offset) of every assigned
+// partition, in topic and partition order.
+func (c *Consumer) rebuild(ctx context.Context, gen *kafkago.Generation, rb Rebuilder) error {
+	rb.Reset()
+	type part struct {
+		topic string
+		a     kafkago.PartitionAssignment
+	}
+	var parts []part
+	for topic, as := range gen.Assignments {
+		for _, a := range as {
+			if a.Offset > 0 {
+				parts = append(parts, part{topic, a})
+			}
+		}
+	}
+	slices.SortFunc(parts, func(x, y part) int {
+		return cmp.Or(cmp.Compare(x.topic, y.topic), cmp.Compare(x.a.ID, y.a.ID))
+	})
+	start := time.Now()
+	total := 0
+	for _, p := range parts {
+		n, err := c.replay(ctx, p.topic, p.a, rb)
+		total += n
+		if err != nil {
+			return err
+		}
+	}
+	if total > 0 {
+		c.m.rebuilt.Add(float64(total))
+		c.log.Info("rebuilt state from committed records", "records", total, "partitions", len(parts), "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.PartitionAssignment, rb Rebuilder) (int, error) {
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:   c.cfg.Brokers,
+		Dialer:    c.cfg.Dialer,
+		Topic:     topic,
+		Partition: a.ID,
+		MinBytes:  1,
+		MaxBytes:  c.cfg.MaxBytes,
+		MaxWait:   250 * time.Millisecond,
+	})
+	defer r.Close()
+	if err := r.SetOffset(kafkago.FirstOffset); err != nil {
+		return 0, fmt.Errorf("rebuild %s/%d: %w", topic, a.ID, err)
+	}
+	n := 0
+	batch := make([]Message, 0, c.cfg.BatchSize)
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			return n, fmt.Errorf("rebuild %s/%d at %d of %d: %w", topic, a.ID, n, a.Offset, err)
+		}
+		batch = append(batch, m)
+		last := m.Offset+1 >= a.Offset
+		if len(batch) == cap(batch) || last {
+			rb.Rebuild(batch)
+			n += len(batch)
+			batch = batch[:0]
+		}
+		if last {
+			return n, nil
+		}
+	}
+}

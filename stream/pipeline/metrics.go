@@ -1,0 +1,55 @@
+package pipeline
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics are the pipeline's collectors.
+type Metrics struct {
+	consumed           *prometheus.CounterVec
+	decodeFailures     *prometheus.CounterVec
+	timestampFallbacks *prometheus.CounterVec
+	signals            *prometheus.CounterVec
+	escalations        *prometheus.CounterVec
+	incidentsOpen      *prometheus.GaugeVec
+	stateEntries       *prometheus.GaugeVec
+	stateEvictions     *prometheus.CounterVec
+	ruleSeconds        prometheus.Histogram
+}
+
+// NewMetrics creates the collectors and registers them with reg; a nil reg
+// leaves them unregistered (tests, offline use).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		consumed: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_records_consumed_total", Help: "Telemetry records read, by topic.",
+		}, []string{"topic"}),
+		decodeFailures: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_decode_failures_total", Help: "Records that could not be decoded, by topic and reason.",
+		}, []string{"topic", "reason"}),
+		timestampFallbacks: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_timestamp_fallbacks_total", Help: "Events without a timestamp that took the record's timestamp, by topic.",
+		}, []string{"topic"}),
+		signals: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_signals_total", Help: "Rule matches, by activity class and rule level.",
+		}, []string{"class", "level"}),
+		escalations: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_escalations_total", Help: "Escalations decided, by level and candidacy.",
+		}, []string{"level", "candidacy"}),
+		incidentsOpen: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "casus_incidents_open", Help: "Incidents held in memory, by current level.",
+		}, []string{"level"}),
+		stateEntries: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "casus_state_entries", Help: "Entries of correlation state held in memory, by kind.",
+		}, []string{"kind"}),
+		stateEvictions: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_state_evictions_total", Help: "Entries of correlation state evicted to keep memory bounded, by kind.",
+		}, []string{"kind"}),
+		ruleSeconds: f.NewHistogram(prometheus.HistogramOpts{
+			Name: "casus_rule_evaluation_seconds", Help: "Time to evaluate the rules against one event.",
+			Buckets: prometheus.ExponentialBuckets(1e-6, 4, 10),
+		}),
+	}
+}

@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/casus-sec/casus/classify/rules"
+	"github.com/casus-sec/casus/classify/sigma"
+	"github.com/casus-sec/casus/stream/decode"
+)
+
+func newPipeline(t *testing.T, reg prometheus.Registerer) *Pipeline {
+	t.Helper()
+	rs, _, err := sigma.LoadFS(rules.FS(), sigma.Options{Placeholders: rules.DefaultPlaceholders()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Options{Decoders: decode.Default(1024), Rules: rs, Metrics: NewMetrics(reg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestProcess(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p := newPipeline(t, reg)
+	var res Result
+	recTime := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		value   string
+		dead    decode.Reason
+		signals int
+	}{
+		{"benign", `{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"},"host":{"name":"ws1"},"process":{"name":"chrome.exe","command_line":"chrome.exe"}}`, "", 0},
+		{"shadow copies deleted, no timestamp", `{"event":{"category":"process"},"host":{"name":"ws1","ip":"10.0.0.1"},"process":{"name":"vssadmin.exe","executable":"C:\\Windows\\System32\\vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`, "", 1},
+		{"truncated", `{"event":`, decode.ReasonMalformed, 0},
+		{"too large", `{"m":"` + strings.Repeat("x", 2000) + `"}`, decode.ReasonTooLarge, 0},
+		{"empty", ``, decode.ReasonEmpty, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p.Process(Record{Topic: "t", Value: []byte(tc.value), Time: recTime, Format: "ecs"}, &res)
+			if tc.dead != "" {
+				if res.Dead == nil || res.Dead.Reason != tc.dead {
+					t.Fatalf("dead letter %+v, want reason %s", res.Dead, tc.dead)
+				}
+				return
+			}
+			if res.Dead != nil {
+				t.Fatalf("unexpected dead letter: %v", res.Dead.Err)
+			}
+			if len(res.Signals) != tc.signals {
+				t.Fatalf("%d signals, want %d", len(res.Signals), tc.signals)
+			}
+			for _, s := range res.Signals {
+				if !s.Time.Equal(recTime) {
+					t.Errorf("signal time %s, want the record's time %s when the event has none", s.Time, recTime)
+				}
+			}
+		})
+	}
+	if n := testutil.ToFloat64(p.m.timestampFallbacks.WithLabelValues("t")); n != 1 {
+		t.Errorf("timestamp fallbacks %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(p.m.decodeFailures.WithLabelValues("t", "too_large")); n != 1 {
+		t.Errorf("too_large failures %v, want 1", n)
+	}
+	if n := testutil.ToFloat64(p.m.consumed.WithLabelValues("t")); n != 5 {
+		t.Errorf("consumed %v, want 5", n)
+	}
+	if n := testutil.ToFloat64(p.m.signals.WithLabelValues("destructive", "high")); n != 1 {
+		t.Errorf("destructive/high signals %v, want 1", n)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("registry: %v", err)
+	}
+}
