@@ -1,0 +1,188 @@
+package app
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/internal/config"
+	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/pipeline"
+)
+
+// ClassifyOptions configure the offline pipeline.
+type ClassifyOptions struct {
+	Format         string
+	Signals        bool   // also print signals
+	Source         string // the records' "topic" in evidence: the file name, or "stdin"
+	MaxRecordBytes int
+	MinLevel       int
+	Progress       bool  // draw a progress bar on Stderr
+	Size           int64 // input size in bytes, for the progress bar
+	Stdout, Stderr io.Writer
+}
+
+// ClassifySummary counts what an offline run saw.
+type ClassifySummary struct {
+	Records     int
+	Bad         int
+	Signals     int
+	Escalations int
+	Reasons     map[decode.Reason]int
+}
+
+// Classify runs NDJSON telemetry from in through the same pipeline as the
+// service, with no Kafka: escalations (and signals, when asked) are written
+// as NDJSON to Stdout; bad records are reported on Stderr and counted.
+func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySummary, error) {
+	sum := ClassifySummary{Reasons: map[decode.Reason]int{}}
+	if opt.MaxRecordBytes <= 0 {
+		opt.MaxRecordBytes = decode.DefaultMaxBytes
+	}
+	cfg := config.Defaults()
+	cfg.MinLevel = opt.MinLevel
+	cfg.Group.ID = "classify"
+	p, err := pipeline.New(pipelineOptions(cfg, know, decode.Default(opt.MaxRecordBytes), nil))
+	if err != nil {
+		return sum, err
+	}
+	out := bufio.NewWriter(opt.Stdout)
+	defer out.Flush()
+	enc := json.NewEncoder(out)
+	bar := newProgress(opt.Stderr, opt.Progress, opt.Size)
+	defer bar.done()
+
+	r := bufio.NewReaderSize(in, 64<<10)
+	var res pipeline.Result
+	var offset int64
+	var consumed int64
+	for line := int64(1); ; line++ {
+		value, n, err := readLine(r, opt.MaxRecordBytes)
+		consumed += int64(n)
+		if errors.Is(err, io.EOF) && n == 0 {
+			break
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return sum, fmt.Errorf("read %s line %d: %w", opt.Source, line, err)
+		}
+		if n <= opt.MaxRecordBytes && len(bytes.TrimSpace(value)) == 0 {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			continue // blank line
+		}
+		sum.Records++
+		p.Process(pipeline.Record{Topic: opt.Source, Offset: offset, Value: value, Format: opt.Format}, &res)
+		offset++
+		if d := res.Dead; d != nil {
+			sum.Bad++
+			sum.Reasons[d.Reason]++
+			bar.clear()
+			fmt.Fprintf(opt.Stderr, "%s:%d: %v\n", opt.Source, line, d.Err)
+		}
+		if opt.Signals {
+			for _, s := range res.Signals {
+				if err := enc.Encode(s); err != nil {
+					return sum, fmt.Errorf("write signal: %w", err)
+				}
+			}
+		}
+		sum.Signals += len(res.Signals)
+		for _, e := range res.Escalations {
+			b, err := escalate.Marshal(e)
+			if err != nil {
+				return sum, err
+			}
+			out.Write(b)
+			out.WriteByte('\n')
+		}
+		sum.Escalations += len(res.Escalations)
+		bar.update(consumed, sum.Records)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+	}
+	return sum, nil
+}
+
+// readLine reads one line; a line longer than max is consumed whole but
+// returned cut to max+1 bytes, so the decoder reports it as too large
+// without casus holding it in memory.
+func readLine(r *bufio.Reader, max int) ([]byte, int, error) {
+	var buf []byte
+	n := 0
+	for {
+		chunk, err := r.ReadSlice('\n')
+		n += len(chunk)
+		if len(buf) <= max {
+			room := max + 1 - len(buf)
+			buf = append(buf, chunk[:min(len(chunk), room)]...)
+		}
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if len(buf) > 0 && buf[len(buf)-1] == '\n' {
+			buf = buf[:len(buf)-1]
+			if len(buf) > 0 && buf[len(buf)-1] == '\r' {
+				buf = buf[:len(buf)-1]
+			}
+		}
+		return buf, n, err
+	}
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
+type progress struct {
+	w     io.Writer
+	on    bool
+	size  int64
+	last  time.Time
+	drawn bool
+}
+
+func newProgress(w io.Writer, on bool, size int64) *progress {
+	return &progress{w: w, on: on && size > 0, size: size}
+}
+
+func (p *progress) update(done int64, records int) {
+	if !p.on || time.Since(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = time.Now()
+	const width = 30
+	frac := float64(done) / float64(p.size)
+	frac = min(frac, 1)
+	fill := int(frac * width)
+	bar := make([]byte, width)
+	for i := range bar {
+		switch {
+		case i < fill:
+			bar[i] = '='
+		case i == fill:
+			bar[i] = '>'
+		default:
+			bar[i] = ' '
+		}
+	}
+	fmt.Fprintf(p.w, "\r[%s] %3.0f%% %d records", bar, frac*100, records)
+	p.drawn = true
+}
+
+func (p *progress) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+func (p *progress) done() { p.clear() }

@@ -1,0 +1,276 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/casus-sec/casus/classify/assets"
+	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/classify/intel"
+	"github.com/casus-sec/casus/classify/severity"
+	"github.com/casus-sec/casus/internal/config"
+	"github.com/casus-sec/casus/internal/scenario"
+	"github.com/casus-sec/casus/stream/embedded"
+)
+
+// DemoOptions configure `casus demo`.
+type DemoOptions struct {
+	Follow bool // keep running after the scenario, for kcat
+	Port   int  // broker port; 0 picks a free one
+	Benign int  // benign background records
+	Out    io.Writer
+	Log    *slog.Logger
+}
+
+// DemoTopic is the telemetry topic the demo feeds.
+const DemoTopic = "telemetry"
+
+// ScenarioKnowledge is the bundled rules and policy with the scenario's
+// asset inventory and intelligence.
+func ScenarioKnowledge() (*Knowledge, error) {
+	inv, err := assets.Parse("scenario/assets.yaml", scenario.AssetsYAML())
+	if err != nil {
+		return nil, err
+	}
+	in, err := intel.Parse("scenario/intel.yaml", scenario.IntelYAML())
+	if err != nil {
+		return nil, err
+	}
+	rs, warns, err := compileRules("", inv)
+	if err != nil {
+		return nil, err
+	}
+	return &Knowledge{Rules: rs, Policy: severity.Default(), Assets: inv, Intel: in, Warnings: warns}, nil
+}
+
+// Demo starts an embedded broker, runs the real service against it over TCP,
+// replays the bundled scenario and prints each escalation as it arrives.
+func Demo(ctx context.Context, opt DemoOptions) error {
+	if opt.Benign <= 0 {
+		opt.Benign = 3000
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	cfg := config.Defaults()
+	broker, err := embedded.Start(opt.Port, int32(cfg.Partitions), DemoTopic)
+	if err != nil {
+		return err
+	}
+	defer broker.Close()
+	fmt.Fprintf(opt.Out, "casus demo: embedded Kafka-compatible broker on %s\n", broker.Addr())
+
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		return err
+	}
+	cfg.Brokers = []string{broker.Addr()}
+	cfg.Inputs = []config.Input{{Topic: DemoTopic, Format: "ecs"}}
+	cfg.Group.ID = "casus-demo"
+	cfg.MetricsAddr = "127.0.0.1:0"
+	cfg.BatchTimeout = 50 * time.Millisecond
+	svc, err := NewService(cfg, know, opt.Log)
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	runErr := make(chan error, 1)
+	go func() { runErr <- svc.Run(runCtx) }()
+
+	// Print escalations as they arrive.
+	var seen atomic.Int64
+	printEscalations(runCtx, cfg, opt.Out, start, &seen)
+
+	records := scenario.Generate(scenario.Config{Benign: opt.Benign})
+	w := &kafkago.Writer{Addr: kafkago.TCP(broker.Addr()), Topic: DemoTopic, Balancer: &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 500}
+	msgs := make([]kafkago.Message, len(records))
+	for i, r := range records {
+		msgs[i] = kafkago.Message{Key: r.Key, Value: r.Value, Time: time.Now()}
+	}
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("produce scenario: %w", err)
+	}
+	_ = w.Close()
+	fmt.Fprintf(opt.Out, "casus demo: produced %d telemetry records (%d benign) to %q; escalations follow\n\n", len(records), opt.Benign, DemoTopic)
+
+	if err := waitCommitted(runCtx, broker.Addr(), cfg.Group.ID, DemoTopic, runErr); err != nil {
+		return err
+	}
+	total, err := waitDrained(runCtx, broker.Addr(), cfg.Escalations, &seen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opt.Out, "casus demo: scenario done in %s: %d records, %d escalations on %q\n",
+		time.Since(start).Round(100*time.Millisecond), len(records), total, cfg.Escalations)
+	if opt.Follow {
+		fmt.Fprintf(opt.Out, "\ncasus demo: still running (Ctrl-C to stop). Broker: %s  metrics: http://%s/metrics\n", broker.Addr(), svc.MetricsAddr())
+		fmt.Fprintf(opt.Out, "  kcat -b %s -t %s -C -e          # read escalations\n", broker.Addr(), cfg.Escalations)
+		fmt.Fprintf(opt.Out, "  kcat -b %s -t %s -P -k site < telemetry.ndjson   # send telemetry\n", broker.Addr(), DemoTopic)
+		<-ctx.Done()
+	}
+	stop()
+	if err := <-runErr; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// waitCommitted returns once the group has committed every telemetry record.
+func waitCommitted(ctx context.Context, addr, group, topic string, runErr <-chan error) error {
+	client := &kafkago.Client{Addr: kafkago.TCP(addr), Timeout: 5 * time.Second}
+	for {
+		done, err := committedAll(ctx, client, group, topic)
+		if err == nil && done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-runErr:
+			return fmt.Errorf("service stopped before the scenario was processed: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func committedAll(ctx context.Context, c *kafkago.Client, group, topic string) (bool, error) {
+	ends, err := endOffsets(ctx, c, topic)
+	if err != nil {
+		return false, err
+	}
+	parts := make([]int, 0, len(ends))
+	for p := range ends {
+		parts = append(parts, p)
+	}
+	of, err := c.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return false, err
+	}
+	for _, p := range of.Topics[topic] {
+		if p.CommittedOffset < ends[p.Partition] {
+			return false, nil
+		}
+	}
+	return len(of.Topics[topic]) == len(ends), nil
+}
+
+func endOffsets(ctx context.Context, c *kafkago.Client, topic string) (map[int]int64, error) {
+	md, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, err
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("metadata of %s: %v", topic, md.Topics)
+	}
+	var reqs []kafkago.OffsetRequest
+	for _, p := range md.Topics[0].Partitions {
+		reqs = append(reqs, kafkago.LastOffsetOf(p.ID))
+	}
+	lo, err := c.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, err
+	}
+	ends := map[int]int64{}
+	for _, p := range lo.Topics[topic] {
+		if p.Error != nil {
+			return nil, p.Error
+		}
+		ends[p.Partition] = p.LastOffset
+	}
+	return ends, nil
+}
+
+// printEscalations reads every partition of the escalations topic from the
+// start and prints each escalation, counting them in seen.
+func printEscalations(ctx context.Context, cfg config.Config, out io.Writer, start time.Time, seen *atomic.Int64) {
+	type rec struct{ m kafkago.Message }
+	ch := make(chan rec)
+	for p := 0; p < cfg.Partitions; p++ {
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: cfg.Brokers, Topic: cfg.Escalations, Partition: p, MaxWait: 100 * time.Millisecond})
+		go func() {
+			defer r.Close()
+			for {
+				m, err := r.FetchMessage(ctx)
+				if err != nil {
+					return
+				}
+				select {
+				case ch <- rec{m}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case r := <-ch:
+				var e escalate.Escalation
+				if err := json.Unmarshal(r.m.Value, &e); err != nil {
+					fmt.Fprintf(out, "unreadable escalation at %d/%d: %v\n", r.m.Partition, r.m.Offset, err)
+				} else {
+					fmt.Fprintf(out, "[+%s] %s\n", time.Since(start).Round(100*time.Millisecond), FormatEscalation(e))
+				}
+				seen.Add(1)
+			}
+		}
+	}()
+}
+
+// waitDrained waits until the printer has read as many escalations as the
+// topic holds now that all telemetry is processed.
+func waitDrained(ctx context.Context, addr, topic string, seen *atomic.Int64) (int64, error) {
+	client := &kafkago.Client{Addr: kafkago.TCP(addr), Timeout: 5 * time.Second}
+	ends, err := endOffsets(ctx, client, topic)
+	if err != nil {
+		return 0, err
+	}
+	var want int64
+	for _, o := range ends {
+		want += o
+	}
+	for seen.Load() < want {
+		select {
+		case <-ctx.Done():
+			return seen.Load(), ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return seen.Load(), nil
+}
+
+// FormatEscalation renders an escalation for a duty officer's terminal.
+func FormatEscalation(e escalate.Escalation) string {
+	d := e.Data
+	var b strings.Builder
+	fmt.Fprintf(&b, "ESCALATION level %d %s (was %d)  candidacy: %s  score %.1f\n", d.Level, d.LevelName, d.PreviousLevel, d.Candidacy, d.Score)
+	fmt.Fprintf(&b, "    incident %s  %s (%s, tier %d)  event time %s\n", d.IncidentID, d.Targets.Organisation, d.Targets.Sector, d.Targets.Tier, e.Time)
+	fmt.Fprintf(&b, "    %s: %s\n", d.Class, strings.Join(d.Techniques, " "))
+	if d.Transition != "" {
+		fmt.Fprintf(&b, "    %s\n", d.Transition)
+	}
+	if len(d.Gates) > 0 {
+		fmt.Fprintf(&b, "    gates: %s\n", strings.Join(d.Gates, "; "))
+	}
+	fmt.Fprintf(&b, "    %s\n", d.Rationale)
+	if d.Decision != "" {
+		fmt.Fprintf(&b, "    decision: %s\n", d.Decision)
+	}
+	fmt.Fprintf(&b, "    id %s  policy %s@%s", e.ID, d.Policy.Name, d.Policy.Version)
+	return b.String()
+}

@@ -1,0 +1,536 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/internal/config"
+	"github.com/casus-sec/casus/internal/scenario"
+	"github.com/casus-sec/casus/stream/kafka"
+)
+
+// brokers returns the real Apache Kafka broker the test script started.
+// Under CI a missing broker is a failure, not a skip.
+func brokers(t *testing.T) []string {
+	t.Helper()
+	b := os.Getenv("CASUS_TEST_BROKERS")
+	if b == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CASUS_TEST_BROKERS is not set under CI: scripts/test.sh starts the broker and sets it")
+		}
+		t.Skip("integration test needs a real Kafka broker: run scripts/test.sh, or set CASUS_TEST_BROKERS=host:port")
+	}
+	return strings.Split(b, ",")
+}
+
+type env struct {
+	t       *testing.T
+	brokers []string
+	prefix  string
+}
+
+func newEnv(t *testing.T) *env {
+	return &env{t: t, brokers: brokers(t), prefix: fmt.Sprintf("it-%s-%d", strings.ToLower(t.Name()), time.Now().UnixNano())}
+}
+
+func (e *env) config(inputTopic string) config.Config {
+	cfg := config.Defaults()
+	cfg.Brokers = e.brokers
+	cfg.Inputs = []config.Input{{Topic: inputTopic, Format: "ecs"}}
+	cfg.Group.ID = e.prefix + "-group"
+	cfg.Signals = e.prefix + "-signals"
+	cfg.Escalations = e.prefix + "-escalations"
+	cfg.Deadletter = e.prefix + "-deadletter"
+	cfg.State = e.prefix + "-state"
+	cfg.MetricsAddr = "127.0.0.1:0"
+	cfg.BatchSize = 200
+	cfg.BatchTimeout = 50 * time.Millisecond
+	cfg.GracePeriod = 10 * time.Second
+	return cfg
+}
+
+func (e *env) createTopic(name string, partitions int, configs map[string]string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := kafka.EnsureTopics(ctx, e.brokers, nil, []kafka.TopicSpec{{Name: name, Partitions: partitions, ReplicationFactor: 1, Configs: configs}}); err != nil {
+		e.t.Fatalf("create topic %s: %v", name, err)
+	}
+}
+
+func (e *env) produce(topic string, msgs []kafkago.Message) {
+	e.t.Helper()
+	w := &kafkago.Writer{Addr: kafkago.TCP(e.brokers...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 1000, BatchBytes: 8 << 20}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := w.WriteMessages(ctx, msgs...); err != nil {
+		e.t.Fatalf("produce to %s: %v", topic, err)
+	}
+}
+
+// start runs a service until the returned stop is called; stop returns Run's error.
+func (e *env) start(cfg config.Config, know *Knowledge) (svc *Service, stop func() error) {
+	e.t.Helper()
+	svc, err := NewService(cfg, know, testLogger(e.t))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(ctx) }()
+	var once sync.Once
+	var runErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(60 * time.Second):
+				runErr = fmt.Errorf("service did not stop within 60s")
+			}
+		})
+		return runErr
+	}
+	e.t.Cleanup(func() { _ = stop() })
+	return svc, stop
+}
+
+// waitCommitted waits until the group committed every record of topic.
+func (e *env) waitCommitted(group, topic string, timeout time.Duration) {
+	e.t.Helper()
+	client := &kafkago.Client{Addr: kafkago.TCP(e.brokers...), Timeout: 10 * time.Second}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		done, err := committedAll(ctx, client, group, topic)
+		cancel()
+		if err == nil && done {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	e.t.Fatalf("group %s did not commit all of %s within %s", group, topic, timeout)
+}
+
+// committed returns the group's committed offsets of topic's partitions.
+func (e *env) committed(group, topic string, partitions int) int64 {
+	client := &kafkago.Client{Addr: kafkago.TCP(e.brokers...), Timeout: 10 * time.Second}
+	ps := make([]int, partitions)
+	for i := range ps {
+		ps[i] = i
+	}
+	of, err := client.OffsetFetch(context.Background(), &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, p := range of.Topics[topic] {
+		n += max(p.CommittedOffset, 0)
+	}
+	return n
+}
+
+// readAll reads every record of topic up to its current end.
+func (e *env) readAll(topic string) []kafkago.Message {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	client := &kafkago.Client{Addr: kafkago.TCP(e.brokers...), Timeout: 10 * time.Second}
+	ends, err := endOffsets(ctx, client, topic)
+	if err != nil {
+		e.t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	var out []kafkago.Message
+	for p, end := range ends {
+		if end == 0 {
+			continue
+		}
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: e.brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond, MaxBytes: 16 << 20})
+		for {
+			m, err := r.FetchMessage(ctx)
+			if err != nil {
+				r.Close()
+				e.t.Fatalf("read %s/%d: %v", topic, p, err)
+			}
+			out = append(out, m)
+			if m.Offset+1 >= end {
+				break
+			}
+		}
+		r.Close()
+	}
+	return out
+}
+
+func scenarioMessages(cfg scenario.Config) []kafkago.Message {
+	recs := scenario.Generate(cfg)
+	msgs := make([]kafkago.Message, len(recs))
+	for i, r := range recs {
+		msgs[i] = kafkago.Message{Key: r.Key, Value: r.Value}
+	}
+	return msgs
+}
+
+// offlineEscalations runs the same records through `casus classify`'s path.
+func offlineEscalations(t *testing.T, know *Knowledge, msgs []kafkago.Message, topic string) map[string]string {
+	t.Helper()
+	var in strings.Builder
+	for _, m := range msgs {
+		in.Write(m.Value)
+		in.WriteByte('\n')
+	}
+	var out, errw strings.Builder
+	if _, err := Classify(strings.NewReader(in.String()), know, ClassifyOptions{Format: "ecs", Source: topic, MinLevel: 1, Stdout: &out, Stderr: &errw}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var e escalate.Escalation
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("offline escalation: %v", err)
+		}
+		got[e.ID] = summary(e)
+	}
+	return got
+}
+
+func summary(e escalate.Escalation) string {
+	return fmt.Sprintf("%s L%d %s", e.Data.Targets.Organisation, e.Data.Level, e.Data.Candidacy)
+}
+
+// escalationsByID decodes an escalations topic, checking that records
+// sharing an id are byte-identical (replays are idempotent for consumers).
+func escalationsByID(t *testing.T, msgs []kafkago.Message) (map[string]string, int) {
+	t.Helper()
+	bodies := map[string][]byte{}
+	got := map[string]string{}
+	dups := 0
+	for _, m := range msgs {
+		var e escalate.Escalation
+		if err := json.Unmarshal(m.Value, &e); err != nil {
+			t.Fatalf("escalation at %d/%d is not JSON: %v", m.Partition, m.Offset, err)
+		}
+		if string(m.Key) != e.Data.IncidentID {
+			t.Errorf("escalation %s keyed %q, want its incident id %q", e.ID, m.Key, e.Data.IncidentID)
+		}
+		if prev, ok := bodies[e.ID]; ok {
+			dups++
+			if string(prev) != string(m.Value) {
+				t.Errorf("escalation %s published twice with different bodies:\n%s\n%s", e.ID, prev, m.Value)
+			}
+			continue
+		}
+		bodies[e.ID] = m.Value
+		got[e.ID] = summary(e)
+	}
+	return got, dups
+}
+
+func sortedValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// wantScenario is what the bundled scenario must escalate, whatever the
+// record order within the stated levels: the final level and candidacy of
+// each incident that escalates.
+var wantScenario = map[string]string{
+	"Northgrid Energy": "L4 armed-attack-candidate",
+	"Harbor Bank":      "L4 armed-attack-candidate",
+	"Meridian Bank":    "L4 armed-attack-candidate",
+	"Crown Savings":    "L4 armed-attack-candidate",
+	"Pacific Clearing": "L4 armed-attack-candidate",
+	"Acme Retail":      "L2 none",
+}
+
+func checkFinal(t *testing.T, got map[string]string) {
+	t.Helper()
+	rank := func(s string) int {
+		// "L<level> <candidacy>": level first, then candidacy.
+		c := map[string]int{"none": 0, "significant": 1, "armed-attack-candidate-pending-attribution": 2, "armed-attack-candidate": 3}
+		lvl, cand, _ := strings.Cut(strings.TrimPrefix(s, "L"), " ")
+		n, _ := strconv.Atoi(lvl)
+		return n*10 + c[cand]
+	}
+	final := map[string]string{}
+	for _, s := range sortedValues(got) {
+		org, rest, _ := strings.Cut(s, " L")
+		if cur, ok := final[org]; !ok || rank("L"+rest) > rank(cur) {
+			final[org] = "L" + rest
+		}
+	}
+	for org, want := range wantScenario {
+		if final[org] != want {
+			t.Errorf("%s: highest escalation %q, want %q", org, final[org], want)
+		}
+	}
+	for org := range final {
+		if _, ok := wantScenario[org]; !ok {
+			t.Errorf("unexpected escalation for %s: %s", org, final[org])
+		}
+	}
+}
+
+func TestScenarioIntegration(t *testing.T) {
+	e := newEnv(t)
+	topic := e.prefix + "-telemetry"
+	// One partition: one sensor feed, so the service sees the records in the
+	// order the offline run does and both must give the same escalations.
+	e.createTopic(topic, 1, nil)
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := scenarioMessages(scenario.Config{Benign: 10000})
+	if len(msgs) < 10000 {
+		t.Fatalf("scenario has %d records, want at least 10,000", len(msgs))
+	}
+	cfg := e.config(topic)
+	svc, stop := e.start(cfg, know)
+	e.produce(topic, msgs)
+	e.waitCommitted(cfg.Group.ID, topic, 3*time.Minute)
+	checkEndpoints(t, svc)
+	if err := stop(); err != nil {
+		t.Fatalf("service stop: %v", err)
+	}
+
+	got, dups := escalationsByID(t, e.readAll(cfg.Escalations))
+	want := offlineEscalations(t, know, msgs, topic)
+	if dups != 0 {
+		t.Errorf("%d duplicate escalations in an uninterrupted run", dups)
+	}
+	if !mapsEqual(got, want) {
+		t.Errorf("escalations on Kafka differ from the offline run:\n got %v\nwant %v", sortedValues(got), sortedValues(want))
+	}
+	checkFinal(t, got)
+	if dl := e.readAll(cfg.Deadletter); len(dl) != 0 {
+		t.Errorf("%d dead letters from a clean scenario", len(dl))
+	}
+	t.Logf("%d records → %d escalations: %v", len(msgs), len(got), sortedValues(got))
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func TestMalformedRecordsIntegration(t *testing.T) {
+	e := newEnv(t)
+	topic := e.prefix + "-telemetry"
+	// The topic accepts records larger than casus's 1 MiB limit so the
+	// limit, not the broker, is what turns the 2 MiB record away.
+	e.createTopic(topic, 3, map[string]string{"max.message.bytes": strconv.Itoa(4 << 20)})
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string][]byte{
+		"truncated":   []byte(`{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"`),
+		"wrong-types": []byte(`{"@timestamp":"2026-03-02T08:00:00Z","source":{"ip":"10.20.1.1","port":{"n":1}}}`),
+		"binary":      {0x00, 0xff, 0xfe, 0x01, 0x80, 0x81, 0x9c, 0x00},
+		"huge":        []byte(`{"message":"` + strings.Repeat("A", 2<<20) + `"}`),
+		"empty":       {},
+	}
+	good := scenarioMessages(scenario.Config{Benign: 500})
+	var msgs []kafkago.Message
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range bad {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for i, m := range good {
+		msgs = append(msgs, m)
+		if i%100 == 50 && len(names) > 0 {
+			n := names[0]
+			names = names[1:]
+			msgs = append(msgs, kafkago.Message{Key: []byte("bad-" + n), Value: bad[n], Headers: []kafkago.Header{{Key: "case", Value: []byte(n)}}})
+		}
+	}
+	if len(names) != 0 {
+		t.Fatalf("scenario too short to interleave all bad records")
+	}
+	cfg := e.config(topic)
+	_, stop := e.start(cfg, know)
+	e.produce(topic, msgs)
+	e.waitCommitted(cfg.Group.ID, topic, 3*time.Minute)
+	if err := stop(); err != nil {
+		t.Fatalf("service stop: %v", err)
+	}
+
+	dead := e.readAll(cfg.Deadletter)
+	if len(dead) != len(bad) {
+		t.Fatalf("%d dead letters, want %d", len(dead), len(bad))
+	}
+	wantReason := map[string]string{"truncated": "malformed", "wrong-types": "wrong_type", "binary": "invalid_utf8", "huge": "too_large", "empty": "empty"}
+	for _, m := range dead {
+		h := headers(m)
+		name := h["case"]
+		if name == "" {
+			t.Errorf("dead letter lost the original headers: %v", h)
+			continue
+		}
+		if string(m.Key) != "bad-"+name {
+			t.Errorf("%s: key %q, want the original key", name, m.Key)
+		}
+		if h[HeaderReason] != wantReason[name] {
+			t.Errorf("%s: reason %q, want %q (error %q)", name, h[HeaderReason], wantReason[name], h[HeaderError])
+		}
+		if h[HeaderError] == "" || h[HeaderSourceTopic] != topic || h[HeaderSourcePartition] == "" || h[HeaderSourceOffset] == "" {
+			t.Errorf("%s: incomplete provenance headers %v", name, h)
+		}
+		switch {
+		case name == "huge":
+			if h[HeaderTruncated] != strconv.Itoa(len(bad[name])) || len(m.Value) != kafka.MaxRecordBytes {
+				t.Errorf("huge: truncated header %q and %d value bytes", h[HeaderTruncated], len(m.Value))
+			}
+		case string(m.Value) != string(bad[name]):
+			t.Errorf("%s: dead letter value differs from the original", name)
+		}
+	}
+	got, _ := escalationsByID(t, e.readAll(cfg.Escalations))
+	checkFinal(t, got)
+}
+
+func headers(m kafkago.Message) map[string]string {
+	h := map[string]string{}
+	for _, x := range m.Headers {
+		h[x.Key] = string(x.Value)
+	}
+	return h
+}
+
+func TestRestartIntegration(t *testing.T) {
+	e := newEnv(t)
+	topic := e.prefix + "-telemetry"
+	e.createTopic(topic, 1, nil)
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := scenarioMessages(scenario.Config{Benign: 10000})
+	cfg := e.config(topic)
+	cfg.BatchSize = 50
+	// The first instance gets no grace: cancelled, it abandons the batch in
+	// flight between its writes and its commit, as a crash would.
+	first := cfg
+	first.GracePeriod = time.Nanosecond
+	_, stop := e.start(first, know)
+	e.produce(topic, msgs)
+	deadline := time.Now().Add(2 * time.Minute)
+	for e.committed(cfg.Group.ID, topic, 1) < int64(len(msgs))/2 {
+		if time.Now().After(deadline) {
+			t.Fatal("first instance did not get halfway")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_ = stop() // an abandoned batch may make Run return an error; that is the point
+	mid := e.committed(cfg.Group.ID, topic, 1)
+	if mid >= int64(len(msgs)) {
+		t.Fatalf("first instance committed everything (%d) before it was stopped; the test proves nothing", mid)
+	}
+
+	svc2, stop2 := e.start(cfg, know)
+	e.waitCommitted(cfg.Group.ID, topic, 3*time.Minute)
+	// The second instance rebuilt its incidents from exactly the records the
+	// first one had committed.
+	if n := metricValue(t, svc2, "casus_state_rebuild_records_total"); n != float64(mid) {
+		t.Errorf("rebuilt %v records, want the %d committed before the stop", n, mid)
+	}
+	if err := stop2(); err != nil {
+		t.Fatalf("second instance stop: %v", err)
+	}
+	got, dups := escalationsByID(t, e.readAll(cfg.Escalations))
+	want := offlineEscalations(t, know, msgs, topic)
+	for id, s := range want {
+		if got[id] != s {
+			t.Errorf("missing after restart: %s %s", id, s)
+		}
+	}
+	for id, s := range got {
+		if _, ok := want[id]; !ok {
+			t.Errorf("unexpected after restart: %s %s", id, s)
+		}
+	}
+	t.Logf("stopped at %d/%d committed; %d escalations, %d duplicates with identical bodies", mid, len(msgs), len(got), dups)
+}
+
+// checkEndpoints probes the live service's HTTP endpoints.
+func checkEndpoints(t *testing.T, svc *Service) {
+	t.Helper()
+	base := "http://" + svc.MetricsAddr()
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "casus_consumer_lag"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Errorf("GET %s: %v", path, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s: %d, body lacks %q", path, resp.StatusCode, want)
+		}
+		if path == "/metrics" {
+			for _, m := range []string{"casus_records_consumed_total", "casus_escalations_total", "casus_record_to_output_seconds_bucket", "casus_offsets_committed_total", "casus_build_info", "casus_incidents_open"} {
+				if !strings.Contains(string(body), m) {
+					t.Errorf("/metrics lacks %s", m)
+				}
+			}
+		}
+	}
+	if resp, err := http.Post(base+"/metrics", "text/plain", nil); err == nil {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST /metrics: %d, want 405", resp.StatusCode)
+		}
+	}
+}
+
+// metricValue sums a counter or gauge family from the service's registry.
+func metricValue(t *testing.T, svc *Service, name string) float64 {
+	t.Helper()
+	mfs, err := svc.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			v += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return v
+}
