@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The whole casus test suite: formatting, go vet, staticcheck, unit and integration tests against
+# a real Apache Kafka broker started with scripts/kafka.sh, then a short run of every fuzz target.
+# Stops at the first failing step with a non-zero exit.
+#
+# usage: scripts/test.sh
+#
+# environment:
+#   CASUS_FUZZTIME    -fuzztime for each fuzz target (default 5s)
+#   CASUS_CACHE_DIR   cache root for the broker jars and staticcheck (default $HOME/.cache/casus)
+#   CASUS_KAFKA_DIR   broker state dir (default: a fresh dir per run under ${TMPDIR:-/tmp})
+#   CASUS_SKIP_KAFKA  1 runs without a broker, so integration tests skip; ignored when CI=true
+set -euo pipefail
+
+# staticcheck 2026.2.2; its go.mod needs Go 1.26.0, and it is built with the Go running this script.
+readonly STATICCHECK_VERSION=v0.8.2
+readonly FUZZTIME=${CASUS_FUZZTIME:-5s}
+readonly STEPS=6
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+readonly ROOT
+cd -- "$ROOT"
+
+CACHE_ROOT=${CASUS_CACHE_DIR:-${HOME:?HOME is not set}/.cache/casus}
+readonly CACHE_ROOT
+
+step=0
+step_t0=0
+section() {
+	step=$((step + 1))
+	step_t0=$(printf '%(%s)T' -1)
+	printf '\n==> [%d/%d] %s\n' "$step" "$STEPS" "$*"
+}
+done_step() {
+	printf -- '--- ok (%ss)\n' "$(($(printf '%(%s)T' -1) - step_t0))"
+}
+skipped=0
+skip_step() {
+	skipped=$((skipped + 1))
+	printf -- '--- skipped: %s\n' "$*"
+}
+fail() {
+	printf '\nFAIL: %s\n' "$*" >&2
+	exit 1
+}
+
+command -v go >/dev/null || fail "go not found on PATH"
+
+# go_files fills the array named $1 with the Go files of the repository: tracked ones plus new
+# files not ignored by git (go vet and go test build those too), or every *.go outside a git
+# work tree. Files under testdata/ are fixtures and may be deliberately malformed.
+go_files() {
+	local -n out=$1
+	local f list=()
+	if command -v git >/dev/null && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		mapfile -d '' list < <(git ls-files -z --cached --others --exclude-standard -- '*.go')
+	else
+		mapfile -d '' list < <(find . \( -name .git -o -name vendor \) -prune -o -type f -name '*.go' -print0)
+	fi
+	out=()
+	for f in "${list[@]}"; do
+		f=${f#./}
+		[[ $f == testdata/* || $f == */testdata/* ]] && continue
+		[[ -f $f ]] || continue # tracked but deleted in the work tree
+		out+=("$f")
+	done
+}
+
+# go list -e tolerates packages that do not build (they fail the later steps with their errors)
+# but not a broken go.mod.
+have_packages=false
+no_packages_reason="no Go packages"
+if [[ ! -f go.mod ]]; then
+	no_packages_reason="no go.mod"
+else
+	list_err=$(mktemp)
+	packages=$(go list -e ./... 2>"$list_err") || {
+		cat -- "$list_err" >&2
+		rm -f -- "$list_err"
+		fail "go list ./..."
+	}
+	rm -f -- "$list_err"
+	[[ -n $packages ]] && have_packages=true
+fi
+files=()
+go_files files
+
+section "gofmt"
+if ((${#files[@]} == 0)); then
+	skip_step "no Go files"
+else
+	unformatted=$(gofmt -l -- "${files[@]}") || fail "gofmt could not read or parse the files above"
+	if [[ -n $unformatted ]]; then
+		printf '%s\n' "$unformatted"
+		fail "gofmt: these files need 'gofmt -w'"
+	fi
+	printf '%d files formatted\n' "${#files[@]}"
+	done_step
+fi
+
+section "go vet ./..."
+if ! $have_packages; then
+	skip_step "$no_packages_reason"
+else
+	go vet ./... || fail "go vet"
+	done_step
+fi
+
+section "staticcheck ./... ($STATICCHECK_VERSION)"
+if ! $have_packages; then
+	skip_step "$no_packages_reason"
+else
+	# Keyed by Go version too: a staticcheck built by an older Go cannot load newer packages.
+	sc_dir=$CACHE_ROOT/staticcheck-$STATICCHECK_VERSION-$(go env GOVERSION)
+	staticcheck=$sc_dir/bin/staticcheck
+	if [[ ! -x $staticcheck ]]; then
+		echo "installing honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION into $sc_dir/bin"
+		GOFLAGS= GOBIN=$sc_dir/bin go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION" ||
+			fail "cannot install staticcheck $STATICCHECK_VERSION with go install (is the Go module proxy reachable?)"
+	fi
+	"$staticcheck" -version
+	"$staticcheck" ./... || fail "staticcheck"
+	done_step
+fi
+
+section "Apache Kafka broker (scripts/kafka.sh start)"
+broker_started=false
+stop_broker() {
+	if $broker_started; then
+		broker_started=false
+		printf '\n==> stopping the Kafka broker\n'
+		bash "$ROOT/scripts/kafka.sh" stop || echo "warning: scripts/kafka.sh stop failed; the broker may still run from $CASUS_KAFKA_DIR" >&2
+	fi
+}
+on_exit() {
+	local rc=$?
+	stop_broker
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ ${CASUS_SKIP_KAFKA:-} == 1 && ${CI:-} != true ]]; then
+	skip_step "CASUS_SKIP_KAFKA=1: no broker, so tests that need CASUS_TEST_BROKERS skip"
+	unset CASUS_TEST_BROKERS
+else
+	[[ ${CASUS_SKIP_KAFKA:-} == 1 ]] && echo "CI=true: ignoring CASUS_SKIP_KAFKA, the broker always runs in CI"
+	# A state dir of its own, so a developer's broker from scripts/kafka.sh start is left alone.
+	export CASUS_KAFKA_DIR=${CASUS_KAFKA_DIR:-${TMPDIR:-/tmp}/casus-kafka-test.$$}
+	# On failure kafka.sh has printed the log tail and keeps the state dir for a look.
+	out=$(bash "$ROOT/scripts/kafka.sh" start) || fail "scripts/kafka.sh start"
+	broker_started=true
+	line=${out##*$'\n'}
+	[[ $line == CASUS_TEST_BROKERS=?* ]] || fail "scripts/kafka.sh start printed no CASUS_TEST_BROKERS line (got: $line)"
+	export CASUS_TEST_BROKERS=${line#CASUS_TEST_BROKERS=}
+	echo "CASUS_TEST_BROKERS=$CASUS_TEST_BROKERS"
+	done_step
+fi
+
+section "go test -race -count=1 -timeout 30m ./..."
+if ! $have_packages; then
+	skip_step "$no_packages_reason"
+else
+	go test -race -count=1 -timeout 30m ./... || fail "go test"
+	done_step
+fi
+
+section "fuzz smoke (-fuzztime=$FUZZTIME per target)"
+# Go fuzzes one target of one package per run, so each FuzzXxx(f *testing.F) gets its own.
+targets=()
+for f in "${files[@]}"; do
+	[[ $f == *_test.go ]] || continue
+	while IFS= read -r name; do
+		name=${name#func }
+		name=${name%%(*}
+		targets+=("$(dirname -- "$f")"$'\t'"$name")
+	done < <(grep -E -o '^func Fuzz([A-Z0-9_][A-Za-z0-9_]*)?\([A-Za-z_][A-Za-z0-9_]* \*testing\.F\)' -- "$f" || true)
+done
+if ((${#targets[@]} == 0)); then
+	skip_step "no fuzz targets"
+else
+	mapfile -t targets < <(printf '%s\n' "${targets[@]}" | sort -u)
+	for t in "${targets[@]}"; do
+		dir=${t%%$'\t'*}
+		name=${t#*$'\t'}
+		printf -- '--- %s ./%s\n' "$name" "$dir"
+		(cd -- "$dir" && go test -run='^$' -fuzz="^$name\$" -fuzztime="$FUZZTIME" .) ||
+			fail "fuzz target $name in ./$dir (a failing input is saved under ./$dir/testdata/fuzz/$name)"
+	done
+	printf '%d fuzz targets\n' "${#targets[@]}"
+	done_step
+fi
+
+stop_broker
+if ((skipped > 0)); then
+	printf '\nPASS: %d of %d steps ran, %d skipped\n' "$((STEPS - skipped))" "$STEPS" "$skipped"
+else
+	printf '\nPASS: all %d steps\n' "$STEPS"
+fi
