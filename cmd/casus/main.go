@@ -110,6 +110,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		log.Warn("rule warning", "warning", w.String())
 	}
 	svc, err := app.NewService(cfg, know, log)
+	if errors.Is(err, app.ErrRolesSplit) {
+		fmt.Fprintf(stderr, "casus: invalid configuration:\n  %v\n", err)
+		return exitUsage
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "casus: %v\n", err)
 		return exitFailure

@@ -47,8 +47,16 @@ func version() string {
 	return "devel"
 }
 
+// ErrRolesSplit is returned when CASUS_ROLES names only some roles: the
+// stages do not yet run apart over their own topics, and running all of
+// them while the operator asked for fewer would be silently wrong.
+var ErrRolesSplit = errors.New("CASUS_ROLES: running the roles in separate processes is not supported by this version (allowed: classify,correlate,campaign)")
+
 // NewService builds the service from a validated configuration.
 func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service, error) {
+	if !allRoles(cfg.Roles) {
+		return nil, ErrRolesSplit
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -164,7 +172,6 @@ func (s *Service) topicSpecs() []kafka.TopicSpec {
 		{Name: s.cfg.Signals, Partitions: n, ReplicationFactor: rf},
 		{Name: s.cfg.Escalations, Partitions: n, ReplicationFactor: rf},
 		{Name: s.cfg.Deadletter, Partitions: n, ReplicationFactor: rf},
-		{Name: s.cfg.State, Partitions: n, ReplicationFactor: rf, Configs: map[string]string{"cleanup.policy": "compact"}},
 	}
 }
 
@@ -199,4 +206,17 @@ func (s *Service) serveHTTP() (*http.Server, error) {
 		}
 	}()
 	return srv, nil
+}
+
+func allRoles(roles []config.Role) bool {
+	want := map[config.Role]bool{config.RoleClassify: false, config.RoleCorrelate: false, config.RoleCampaign: false}
+	for _, r := range roles {
+		want[r] = true
+	}
+	for _, ok := range want {
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
