@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/casus-sec/casus/classify/correlate"
 	"github.com/casus-sec/casus/classify/escalate"
@@ -32,6 +33,8 @@ type Service struct {
 	producer *kafka.Producer
 	handler  *handler
 	metrics  net.Listener
+
+	transport *kafkago.Transport
 }
 
 // Version is the build's version, set by the linker or read from build info.
@@ -81,8 +84,12 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 		}
 		return p
 	}
-	producer := kafka.NewProducer(kafka.ProducerConfig{Brokers: cfg.Brokers, Logger: log, Metrics: km})
+	// The client id names casus in the brokers' logs and quotas.
+	dialer := &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true}
+	transport := &kafkago.Transport{ClientID: cfg.ClientID, DialTimeout: 10 * time.Second}
+	producer := kafka.NewProducer(kafka.ProducerConfig{Brokers: cfg.Brokers, Transport: transport, Logger: log, Metrics: km})
 	consumer, err := kafka.NewConsumer(kafka.ConsumerConfig{
+		Dialer:       dialer,
 		Brokers:      cfg.Brokers,
 		GroupID:      cfg.Group.ID,
 		Topics:       topics,
@@ -104,7 +111,7 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 		out:         producer,
 		latency:     km,
 	}
-	return &Service{cfg: cfg, log: log, reg: reg, know: know, consumer: consumer, producer: producer, handler: h}, nil
+	return &Service{transport: transport, cfg: cfg, log: log, reg: reg, know: know, consumer: consumer, producer: producer, handler: h}, nil
 }
 
 func pipelineOptions(cfg config.Config, know *Knowledge, decoders *decode.Registry, m *pipeline.Metrics) pipeline.Options {
@@ -128,7 +135,7 @@ func (s *Service) Ready() bool { return s.consumer.Ready() }
 func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.CreateTopics {
 		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		err := kafka.EnsureTopics(tctx, s.cfg.Brokers, nil, s.topicSpecs())
+		err := kafka.EnsureTopics(tctx, s.cfg.Brokers, s.transport, s.topicSpecs())
 		cancel()
 		if err != nil {
 			return fmt.Errorf("prepare topics: %w", err)

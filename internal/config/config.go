@@ -42,7 +42,7 @@ type Topics struct {
 	Signals      string `envconfig:"TOPIC_SIGNALS" default:"casus.signals" desc:"topic for signals (rule matches)"`
 	Escalations  string `envconfig:"TOPIC_ESCALATIONS" default:"casus.escalations" desc:"topic for escalation events (CloudEvents JSON)"`
 	Deadletter   string `envconfig:"TOPIC_DEADLETTER" default:"casus.deadletter" desc:"topic for records that could not be processed"`
-	State        string `envconfig:"TOPIC_STATE" default:"casus.state" desc:"compacted topic for correlation state snapshots"`
+	State        string `envconfig:"TOPIC_STATE" default:"casus.state" desc:"compacted topic for correlation state snapshots (reserved: not used by this version)"`
 	CreateTopics bool   `envconfig:"CREATE_TOPICS" default:"true" desc:"create the output topics at start-up when missing"`
 	Partitions   int    `envconfig:"TOPIC_PARTITIONS" default:"3" desc:"partitions of topics casus creates"`
 	Replication  int    `envconfig:"TOPIC_REPLICATION" default:"1" desc:"replication factor of topics casus creates (1..32767)"`
