@@ -189,6 +189,11 @@ func endOffsets(ctx context.Context, c *kafkago.Client, topic string) (map[int]i
 		}
 		ends[p.Partition] = p.LastOffset
 	}
+	// A fresh broker may answer for some partitions only; an empty answer
+	// must not read as "nothing left to wait for".
+	if len(reqs) == 0 || len(ends) != len(reqs) {
+		return nil, fmt.Errorf("end offsets of %s: %d of %d partitions answered", topic, len(ends), len(reqs))
+	}
 	return ends, nil
 }
 
