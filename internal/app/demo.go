@@ -20,6 +20,7 @@ import (
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/internal/scenario"
 	"github.com/casus-sec/casus/stream/embedded"
+	"github.com/casus-sec/casus/stream/kafka"
 )
 
 // DemoOptions configure `casus demo`.
@@ -94,7 +95,8 @@ func Demo(ctx context.Context, opt DemoOptions) error {
 
 	records := scenario.Generate(scenario.Config{Benign: opt.Benign})
 	w := &kafkago.Writer{Addr: kafkago.TCP(broker.Addr()), Topic: DemoTopic, Balancer: &kafkago.Murmur2Balancer{},
-		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 500}
+		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 500,
+		Transport: &kafkago.Transport{MetadataTTL: 100 * time.Millisecond}}
 	msgs := make([]kafkago.Message, len(records))
 	for i, r := range records {
 		msgs[i] = kafkago.Message{Key: r.Key, Value: r.Value, Time: time.Now()}
@@ -129,9 +131,8 @@ func Demo(ctx context.Context, opt DemoOptions) error {
 
 // waitCommitted returns once the group has committed every telemetry record.
 func waitCommitted(ctx context.Context, addr, group, topic string, runErr <-chan error) error {
-	client := &kafkago.Client{Addr: kafkago.TCP(addr), Timeout: 5 * time.Second}
 	for {
-		done, err := committedAll(ctx, client, group, topic)
+		done, err := kafka.CaughtUp(ctx, []string{addr}, nil, group, topic)
 		if err == nil && done {
 			return nil
 		}
@@ -143,58 +144,6 @@ func waitCommitted(ctx context.Context, addr, group, topic string, runErr <-chan
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-func committedAll(ctx context.Context, c *kafkago.Client, group, topic string) (bool, error) {
-	ends, err := endOffsets(ctx, c, topic)
-	if err != nil {
-		return false, err
-	}
-	parts := make([]int, 0, len(ends))
-	for p := range ends {
-		parts = append(parts, p)
-	}
-	of, err := c.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-	if err != nil {
-		return false, err
-	}
-	for _, p := range of.Topics[topic] {
-		if p.CommittedOffset < ends[p.Partition] {
-			return false, nil
-		}
-	}
-	return len(of.Topics[topic]) == len(ends), nil
-}
-
-func endOffsets(ctx context.Context, c *kafkago.Client, topic string) (map[int]int64, error) {
-	md, err := c.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, err
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return nil, fmt.Errorf("metadata of %s: %v", topic, md.Topics)
-	}
-	var reqs []kafkago.OffsetRequest
-	for _, p := range md.Topics[0].Partitions {
-		reqs = append(reqs, kafkago.LastOffsetOf(p.ID))
-	}
-	lo, err := c.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, err
-	}
-	ends := map[int]int64{}
-	for _, p := range lo.Topics[topic] {
-		if p.Error != nil {
-			return nil, p.Error
-		}
-		ends[p.Partition] = p.LastOffset
-	}
-	// A fresh broker may answer for some partitions only; an empty answer
-	// must not read as "nothing left to wait for".
-	if len(reqs) == 0 || len(ends) != len(reqs) {
-		return nil, fmt.Errorf("end offsets of %s: %d of %d partitions answered", topic, len(ends), len(reqs))
-	}
-	return ends, nil
 }
 
 // printEscalations reads every partition of the escalations topic from the
@@ -240,8 +189,7 @@ func printEscalations(ctx context.Context, cfg config.Config, out io.Writer, sta
 // waitDrained waits until the printer has read as many escalations as the
 // topic holds now that all telemetry is processed.
 func waitDrained(ctx context.Context, addr, topic string, seen *atomic.Int64) (int64, error) {
-	client := &kafkago.Client{Addr: kafkago.TCP(addr), Timeout: 5 * time.Second}
-	ends, err := endOffsets(ctx, client, topic)
+	ends, err := kafka.EndOffsets(ctx, []string{addr}, nil, topic)
 	if err != nil {
 		return 0, err
 	}

@@ -74,7 +74,10 @@ func (e *env) createTopic(name string, partitions int, configs map[string]string
 func (e *env) produce(topic string, msgs []kafkago.Message) {
 	e.t.Helper()
 	w := &kafkago.Writer{Addr: kafkago.TCP(e.brokers...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{},
-		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 1000, BatchBytes: 8 << 20}
+		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 1000, BatchBytes: 8 << 20,
+		// Its own transport: the shared default caches metadata for 6 s and
+		// would not yet know the topic just created.
+		Transport: &kafkago.Transport{MetadataTTL: 100 * time.Millisecond}}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -113,11 +116,10 @@ func (e *env) start(cfg config.Config, know *Knowledge) (svc *Service, stop func
 // waitCommitted waits until the group committed every record of topic.
 func (e *env) waitCommitted(group, topic string, timeout time.Duration) {
 	e.t.Helper()
-	client := &kafkago.Client{Addr: kafkago.TCP(e.brokers...), Timeout: 10 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		done, err := committedAll(ctx, client, group, topic)
+		done, err := kafka.CaughtUp(ctx, e.brokers, nil, group, topic)
 		cancel()
 		if err == nil && done {
 			return
@@ -129,18 +131,17 @@ func (e *env) waitCommitted(group, topic string, timeout time.Duration) {
 
 // committed returns the group's committed offsets of topic's partitions.
 func (e *env) committed(group, topic string, partitions int) int64 {
-	client := &kafkago.Client{Addr: kafkago.TCP(e.brokers...), Timeout: 10 * time.Second}
 	ps := make([]int, partitions)
 	for i := range ps {
 		ps[i] = i
 	}
-	of, err := client.OffsetFetch(context.Background(), &kafkago.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: ps}})
+	offsets, err := kafka.Committed(context.Background(), e.brokers, nil, group, topic, ps)
 	if err != nil {
 		return -1
 	}
 	var n int64
-	for _, p := range of.Topics[topic] {
-		n += max(p.CommittedOffset, 0)
+	for _, o := range offsets {
+		n += max(o, 0)
 	}
 	return n
 }
@@ -150,8 +151,7 @@ func (e *env) readAll(topic string) []kafkago.Message {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	client := &kafkago.Client{Addr: kafkago.TCP(e.brokers...), Timeout: 10 * time.Second}
-	ends, err := endOffsets(ctx, client, topic)
+	ends, err := kafka.EndOffsets(ctx, e.brokers, nil, topic)
 	if err != nil {
 		e.t.Fatalf("end offsets of %s: %v", topic, err)
 	}

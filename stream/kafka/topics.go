@@ -21,10 +21,9 @@ type TopicSpec struct {
 // cluster's metadata lists them all with leaders, so the first write does not
 // fail with an unknown topic.
 func EnsureTopics(ctx context.Context, brokers []string, transport *kafkago.Transport, specs []TopicSpec) error {
-	client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 15 * time.Second}
-	if transport != nil { // a nil *Transport in the interface would not be nil
-		client.Transport = transport
-	}
+	t := adminTransport(transport)
+	defer t.CloseIdleConnections()
+	client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 15 * time.Second, Transport: t}
 	req := &kafkago.CreateTopicsRequest{}
 	for _, s := range specs {
 		tc := kafkago.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor}
