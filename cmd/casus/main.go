@@ -205,7 +205,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "casus demo: --port must be 0..65535 and --benign at least 0")
 		return exitUsage
 	}
-	log := app.NewLogger(os.Stderr, config.LogWarn, config.LogText)
+	// The demo shows escalations; client retries (kfake answers long polls
+	// late) would only be noise. Errors still show.
+	log := app.NewLogger(os.Stderr, config.LogError, config.LogText)
 	if err := app.Demo(ctx, app.DemoOptions{Follow: *follow, Port: *port, Benign: *benign, Out: stdout, Log: log}); err != nil {
 		if errors.Is(err, context.Canceled) {
 			return exitOK
