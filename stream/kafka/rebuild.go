@@ -57,6 +57,16 @@ func (c *Consumer) rebuild(ctx context.Context, gen *kafkago.Generation, rb Rebu
 }
 
 func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.PartitionAssignment, rb Rebuilder) (int, error) {
+	// Retention or compaction may have removed everything below the
+	// committed offset: then there is nothing to replay, and a fetch from
+	// the log start would wait for records that are not committed yet.
+	start, err := startOffset(ctx, c.cfg.Brokers, c.cfg.Dialer, topic, a.ID)
+	if err != nil {
+		return 0, fmt.Errorf("rebuild %s/%d: %w", topic, a.ID, err)
+	}
+	if start >= a.Offset {
+		return 0, nil
+	}
 	r := kafkago.NewReader(kafkago.ReaderConfig{
 		Brokers:   c.cfg.Brokers,
 		Dialer:    c.cfg.Dialer,
@@ -77,9 +87,14 @@ func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.Partition
 		if err != nil {
 			return n, fmt.Errorf("rebuild %s/%d at %d of %d: %w", topic, a.ID, n, a.Offset, err)
 		}
-		batch = append(batch, m)
-		last := m.Offset+1 >= a.Offset
-		if len(batch) == cap(batch) || last {
+		// Compaction can leave a gap where the last committed record was:
+		// a record at or past the committed offset is not replayed.
+		beyond := m.Offset >= a.Offset
+		if !beyond {
+			batch = append(batch, m)
+		}
+		last := beyond || m.Offset+1 >= a.Offset
+		if len(batch) == cap(batch) || (last && len(batch) > 0) {
 			rb.Rebuild(batch)
 			n += len(batch)
 			batch = batch[:0]
@@ -88,4 +103,28 @@ func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.Partition
 			return n, nil
 		}
 	}
+}
+
+// startOffset is the first offset a partition still holds.
+func startOffset(ctx context.Context, brokers []string, dialer *kafkago.Dialer, topic string, partition int) (int64, error) {
+	var base *kafkago.Transport
+	if dialer != nil {
+		base = &kafkago.Transport{ClientID: dialer.ClientID, TLS: dialer.TLS, SASL: dialer.SASLMechanism}
+	}
+	t := adminTransport(base)
+	defer t.CloseIdleConnections()
+	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second, Transport: t}
+	lo, err := cl.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: {kafkago.FirstOffsetOf(partition)}}})
+	if err != nil {
+		return 0, fmt.Errorf("log start offset: %w", err)
+	}
+	for _, p := range lo.Topics[topic] {
+		if p.Partition == partition {
+			if p.Error != nil {
+				return 0, fmt.Errorf("log start offset: %w", p.Error)
+			}
+			return p.FirstOffset, nil
+		}
+	}
+	return 0, fmt.Errorf("log start offset of %s/%d: no answer", topic, partition)
 }
