@@ -197,16 +197,7 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 
 // read fetches one partition into msgs until the generation or the run ends.
 func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.PartitionAssignment, msgs chan<- fetched) {
-	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:     c.cfg.Brokers,
-		Dialer:      c.cfg.Dialer,
-		Topic:       topic,
-		Partition:   a.ID,
-		MinBytes:    1,
-		MaxBytes:    c.cfg.MaxBytes,
-		MaxWait:     250 * time.Millisecond,
-		ErrorLogger: kafkaLogger(c.log, slog.LevelWarn),
-	})
+	r := c.partitionReader(topic, a.ID)
 	defer r.Close()
 	if err := r.SetOffset(a.Offset); err != nil {
 		c.log.Error("set offset", "topic", topic, "partition", a.ID, "offset", a.Offset, "err", err)
@@ -316,4 +307,19 @@ func kafkaLogger(l *slog.Logger, level slog.Level) kafkago.LoggerFunc {
 	return func(format string, args ...any) {
 		l.Log(context.Background(), level, fmt.Sprintf(format, args...), "source", "kafka-go")
 	}
+}
+
+// partitionReader reads one partition outside the group protocol: the
+// consumer group assigns partitions, each reader only fetches.
+func (c *Consumer) partitionReader(topic string, partition int) *kafkago.Reader {
+	return kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:     c.cfg.Brokers,
+		Dialer:      c.cfg.Dialer,
+		Topic:       topic,
+		Partition:   partition,
+		MinBytes:    1,
+		MaxBytes:    c.cfg.MaxBytes,
+		MaxWait:     250 * time.Millisecond,
+		ErrorLogger: kafkaLogger(c.log, slog.LevelWarn),
+	})
 }

@@ -67,15 +67,7 @@ func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.Partition
 	if start >= a.Offset {
 		return 0, nil
 	}
-	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:   c.cfg.Brokers,
-		Dialer:    c.cfg.Dialer,
-		Topic:     topic,
-		Partition: a.ID,
-		MinBytes:  1,
-		MaxBytes:  c.cfg.MaxBytes,
-		MaxWait:   250 * time.Millisecond,
-	})
+	r := c.partitionReader(topic, a.ID)
 	defer r.Close()
 	if err := r.SetOffset(kafkago.FirstOffset); err != nil {
 		return 0, fmt.Errorf("rebuild %s/%d: %w", topic, a.ID, err)
