@@ -48,6 +48,13 @@ type ConsumerConfig struct {
 	Dialer  *kafkago.Dialer
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// RebuildWindow bounds the replay that rebuilds state after an
+	// assignment to records younger than it (by record timestamp); 0
+	// replays all the retained committed records.
+	RebuildWindow time.Duration
+	// RebuildBackoff is the wait after a failed rebuild before the group is
+	// rejoined, default 5s.
+	RebuildBackoff time.Duration
 }
 
 // Consumer reads the telemetry topics as a member of a consumer group.
@@ -74,6 +81,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	if cfg.Grace <= 0 {
 		cfg.Grace = 30 * time.Second
+	}
+	if cfg.RebuildBackoff <= 0 {
+		cfg.RebuildBackoff = 5 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -160,19 +170,10 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 		}
 	}
 	sort.Strings(parts)
-	c.assigned.Store(int64(n))
-	c.m.assigned.Set(float64(n))
 	c.log.Info("joined consumer group", "group", gen.GroupID, "generation", gen.ID, "member", gen.MemberID, "partitions", parts)
 
-	if rb, ok := h.(Rebuilder); ok {
-		if err := c.rebuild(work, gen, rb); err != nil {
-			// Without the state the outputs would be wrong: try again with
-			// the next generation rather than process on a partial picture.
-			c.log.Error("rebuild state", "err", err)
-			gen.Start(func(context.Context) {}) // returning at once ends the generation
-			return nil
-		}
-	}
+	// Readers start at once and block when the channel is full; the
+	// processing goroutine first rebuilds the handler's state.
 	msgs := make(chan fetched, c.cfg.BatchSize)
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
@@ -184,15 +185,47 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 	done := make(chan struct{})
 	gen.Start(func(gctx context.Context) {
 		defer close(done)
+		if rb, ok := h.(Rebuilder); ok && !c.rebuildOrBackOff(ctx, gctx, gen, rb) {
+			return // ends the generation; the next one rebuilds again
+		}
+		// Ready only with partitions held and state rebuilt.
+		c.assigned.Store(int64(n))
+		c.m.assigned.Set(float64(n))
 		err := c.process(ctx, gctx, work, gen, msgs, h)
 		mu.Lock()
 		failed = err
 		mu.Unlock()
 	})
 	<-done
+	c.assigned.Store(0)
+	c.m.assigned.Set(0)
 	mu.Lock()
 	defer mu.Unlock()
 	return failed
+}
+
+// rebuildOrBackOff rebuilds the handler's state, stopping early on shutdown
+// or the end of the generation. After a failure it waits before returning
+// false, so a broker outage does not turn into a storm of rebalances that
+// each replay the retained input.
+func (c *Consumer) rebuildOrBackOff(ctx, gctx context.Context, gen *kafkago.Generation, rb Rebuilder) bool {
+	rctx, cancel := context.WithCancel(gctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	err := c.rebuild(rctx, gen, rb)
+	if err == nil {
+		return true
+	}
+	if rctx.Err() != nil {
+		return false
+	}
+	c.m.rebuildFailures.Inc()
+	c.log.Error("rebuild state; retrying with the next generation", "err", err, "backoff", c.cfg.RebuildBackoff)
+	select {
+	case <-rctx.Done():
+	case <-time.After(c.cfg.RebuildBackoff):
+	}
+	return false
 }
 
 // read fetches one partition into msgs until the generation or the run ends.

@@ -9,7 +9,7 @@
 // which exposes partition assignments (for readiness now, for state restore
 // later).
 //
-// Metrics (prefix casus_): consumer_lag{topic,partition}, state_rebuild_records_total,
+// Metrics (prefix casus_): consumer_lag{topic,partition}, state_rebuild_records_total, state_rebuild_failures_total,
 // offsets_committed_total{topic}, commit_failures_total,
 // kafka_writes_total{topic}, kafka_write_errors_total,
 // record_to_output_seconds{output}, group_assigned_partitions,

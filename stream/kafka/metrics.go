@@ -7,14 +7,15 @@ import (
 
 // Metrics are the Kafka layer's collectors.
 type Metrics struct {
-	lag            *prometheus.GaugeVec
-	committed      *prometheus.CounterVec
-	commitFailures prometheus.Counter
-	writes         *prometheus.CounterVec
-	writeErrors    prometheus.Counter
-	assigned       prometheus.Gauge
-	generations    prometheus.Counter
-	rebuilt        prometheus.Counter
+	lag             *prometheus.GaugeVec
+	committed       *prometheus.CounterVec
+	commitFailures  prometheus.Counter
+	writes          *prometheus.CounterVec
+	writeErrors     prometheus.Counter
+	assigned        prometheus.Gauge
+	generations     prometheus.Counter
+	rebuilt         prometheus.Counter
+	rebuildFailures prometheus.Counter
 	// Latency is the wall time from a record's Kafka timestamp to the
 	// acknowledgement of an output it caused, by output kind.
 	Latency *prometheus.HistogramVec
@@ -47,6 +48,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		rebuilt: f.NewCounter(prometheus.CounterOpts{
 			Name: "casus_state_rebuild_records_total", Help: "Committed records replayed to rebuild correlation state after an assignment.",
+		}),
+		rebuildFailures: f.NewCounter(prometheus.CounterOpts{
+			Name: "casus_state_rebuild_failures_total", Help: "Rebuilds of correlation state that failed; the group is rejoined after a backoff.",
 		}),
 		Latency: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "casus_record_to_output_seconds", Help: "Wall time from a record's timestamp to the acknowledgement of an output it caused.",

@@ -21,8 +21,8 @@ type Rebuilder interface {
 	Rebuild(batch []Message)
 }
 
-// rebuild replays [start of retention, committed offset) of every assigned
-// partition, in topic and partition order.
+// rebuild resets rb and replays the committed records of every assigned
+// partition (within the rebuild window), in topic and partition order.
 func (c *Consumer) rebuild(ctx context.Context, gen *kafkago.Generation, rb Rebuilder) error {
 	rb.Reset()
 	type part struct {
@@ -57,19 +57,23 @@ func (c *Consumer) rebuild(ctx context.Context, gen *kafkago.Generation, rb Rebu
 }
 
 func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.PartitionAssignment, rb Rebuilder) (int, error) {
-	// Retention or compaction may have removed everything below the
-	// committed offset: then there is nothing to replay, and a fetch from
-	// the log start would wait for records that are not committed yet.
-	start, err := startOffset(ctx, c.cfg.Brokers, c.cfg.Dialer, topic, a.ID)
+	first, end, since, err := c.bounds(ctx, topic, a.ID)
 	if err != nil {
 		return 0, fmt.Errorf("rebuild %s/%d: %w", topic, a.ID, err)
 	}
-	if start >= a.Offset {
+	if a.Offset > end {
+		c.log.Warn("committed offset is beyond the end of the partition; records were truncated", "topic", topic, "partition", a.ID, "committed", a.Offset, "end", end)
+	}
+	// Replay [start, stop): from the log start (or the oldest record inside
+	// the rebuild window) to the committed offset (or the end of the log,
+	// whichever is lower). Retention or compaction may have left nothing.
+	start, stop := max(first, since), min(a.Offset, end)
+	if start >= stop {
 		return 0, nil
 	}
 	r := c.partitionReader(topic, a.ID)
 	defer r.Close()
-	if err := r.SetOffset(kafkago.FirstOffset); err != nil {
+	if err := r.SetOffset(start); err != nil {
 		return 0, fmt.Errorf("rebuild %s/%d: %w", topic, a.ID, err)
 	}
 	n := 0
@@ -77,15 +81,15 @@ func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.Partition
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
-			return n, fmt.Errorf("rebuild %s/%d at %d of %d: %w", topic, a.ID, n, a.Offset, err)
+			return n, fmt.Errorf("rebuild %s/%d at offset %d of [%d, %d): %w", topic, a.ID, start+int64(n), start, stop, err)
 		}
 		// Compaction can leave a gap where the last committed record was:
-		// a record at or past the committed offset is not replayed.
-		beyond := m.Offset >= a.Offset
+		// a record at or past the committed offset is never replayed.
+		beyond := m.Offset >= stop
 		if !beyond {
 			batch = append(batch, m)
 		}
-		last := beyond || m.Offset+1 >= a.Offset
+		last := beyond || m.Offset+1 >= stop
 		if len(batch) == cap(batch) || (last && len(batch) > 0) {
 			rb.Rebuild(batch)
 			n += len(batch)
@@ -97,26 +101,43 @@ func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.Partition
 	}
 }
 
-// startOffset is the first offset a partition still holds.
-func startOffset(ctx context.Context, brokers []string, dialer *kafkago.Dialer, topic string, partition int) (int64, error) {
+// bounds returns a partition's log start, its end (the next offset to be
+// written) and the first offset inside the rebuild window (-1 without one).
+func (c *Consumer) bounds(ctx context.Context, topic string, partition int) (first, end, since int64, err error) {
 	var base *kafkago.Transport
-	if dialer != nil {
-		base = &kafkago.Transport{ClientID: dialer.ClientID, TLS: dialer.TLS, SASL: dialer.SASLMechanism}
+	if d := c.cfg.Dialer; d != nil {
+		base = &kafkago.Transport{ClientID: d.ClientID, TLS: d.TLS, SASL: d.SASLMechanism}
 	}
 	t := adminTransport(base)
 	defer t.CloseIdleConnections()
-	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second, Transport: t}
-	lo, err := cl.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: {kafkago.FirstOffsetOf(partition)}}})
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.cfg.Brokers...), Timeout: 10 * time.Second, Transport: t}
+	reqs := []kafkago.OffsetRequest{kafkago.FirstOffsetOf(partition), kafkago.LastOffsetOf(partition)}
+	since = -1
+	if c.cfg.RebuildWindow > 0 {
+		reqs = append(reqs, kafkago.TimeOffsetOf(partition, time.Now().Add(-c.cfg.RebuildWindow)))
+	}
+	lo, err := cl.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
 	if err != nil {
-		return 0, fmt.Errorf("log start offset: %w", err)
+		return 0, 0, 0, fmt.Errorf("list offsets: %w", err)
 	}
 	for _, p := range lo.Topics[topic] {
-		if p.Partition == partition {
-			if p.Error != nil {
-				return 0, fmt.Errorf("log start offset: %w", p.Error)
-			}
-			return p.FirstOffset, nil
+		if p.Partition != partition {
+			continue
 		}
+		if p.Error != nil {
+			return 0, 0, 0, fmt.Errorf("list offsets: %w", p.Error)
+		}
+		first, end = p.FirstOffset, p.LastOffset
+		if c.cfg.RebuildWindow > 0 {
+			// No record at or after the window's start: nothing to replay.
+			since = end
+			for off := range p.Offsets {
+				if off >= 0 && off < since {
+					since = off
+				}
+			}
+		}
+		return first, end, since, nil
 	}
-	return 0, fmt.Errorf("log start offset of %s/%d: no answer", topic, partition)
+	return 0, 0, 0, fmt.Errorf("list offsets of %s/%d: no answer", topic, partition)
 }
