@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casus-sec/casus/classify/escalate"
 	"github.com/casus-sec/casus/internal/config"
+	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/kafka"
 	"github.com/casus-sec/casus/stream/pipeline"
 )
@@ -39,6 +43,7 @@ type handler struct {
 	orgOf       func(target string) string
 	out         publisher
 	latency     *kafka.Metrics
+	tooLarge    *prometheus.CounterVec
 
 	res  pipeline.Result
 	msgs []kafka.Message
@@ -54,7 +59,10 @@ func (h *handler) record(m kafka.Message) pipeline.Record {
 }
 
 // Reset drops all correlation state (a new assignment follows).
-func (h *handler) Reset() { h.pipe = h.newPipeline() }
+func (h *handler) Reset() {
+	h.pipe.Close()
+	h.pipe = h.newPipeline()
+}
 
 // Rebuild feeds committed records through the pipeline and discards what
 // they cause: it was published before their offsets were committed.
@@ -72,6 +80,19 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 		output string
 	}
 	var lat []caused
+	emit := func(src kafka.Message, out kafka.Message, kind string) {
+		// An output too large to publish would wedge the partition forever;
+		// it becomes a dead letter of its record, cut down and saying why.
+		if size(out) > kafka.MaxRecordBytes {
+			h.tooLarge.WithLabelValues(kind).Inc()
+			out = deadLetter(h.topics.Deadletter, src, &pipeline.DeadLetter{
+				Reason: ReasonOutputTooLarge,
+				Err:    fmt.Errorf("%s output of %d bytes exceeds the %d-byte record limit", kind, size(out), kafka.MaxRecordBytes),
+			})
+		}
+		h.msgs = append(h.msgs, out)
+		lat = append(lat, caused{src.Time, kind})
+	}
 	for _, m := range batch {
 		h.pipe.Process(h.record(m), &h.res)
 		if d := h.res.Dead; d != nil {
@@ -83,17 +104,15 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 			if err != nil {
 				return fmt.Errorf("marshal signal: %w", err)
 			}
-			h.msgs = append(h.msgs, kafka.Message{Topic: h.topics.Signals, Key: []byte(h.orgOf(s.Target)), Value: v,
-				Headers: []kafka.Header{{Key: "content-type", Value: []byte("application/json")}}})
-			lat = append(lat, caused{m.Time, "signal"})
+			emit(m, kafka.Message{Topic: h.topics.Signals, Key: []byte(h.orgOf(s.Target)), Value: v,
+				Headers: []kafka.Header{{Key: "content-type", Value: []byte("application/json")}}}, "signal")
 		}
 		for _, e := range h.res.Escalations {
 			v, err := escalate.Marshal(e)
 			if err != nil {
 				return err
 			}
-			h.msgs = append(h.msgs, escalationMessage(h.topics.Escalations, e, v))
-			lat = append(lat, caused{m.Time, "escalation"})
+			emit(m, escalationMessage(h.topics.Escalations, e, v), "escalation")
 		}
 	}
 	if err := h.out.Publish(ctx, h.msgs); err != nil {
@@ -106,6 +125,19 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 		}
 	}
 	return nil
+}
+
+// ReasonOutputTooLarge is the dead-letter reason of a record whose output
+// (a signal or an escalation) was too large to publish.
+const ReasonOutputTooLarge decode.Reason = "output_too_large"
+
+// size is what a record weighs against the producer's limits.
+func size(m kafka.Message) int {
+	n := len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n
 }
 
 // escalationMessage is a CloudEvents structured-mode Kafka record, with the
@@ -127,18 +159,19 @@ func escalationMessage(topic string, e escalate.Escalation, value []byte) kafka.
 }
 
 // deadLetter keeps the original key, value and headers and adds why and
-// whence. A value too large for the brokers is cut, and says so.
+// whence. casus's own headers on the original (a dead letter fed back in)
+// are replaced, not repeated. A record too large for the brokers is cut to
+// fit, and says how long it was.
 func deadLetter(topic string, m kafka.Message, d *pipeline.DeadLetter) kafka.Message {
-	value := m.Value
-	headers := make([]kafka.Header, 0, len(m.Headers)+6)
-	headers = append(headers, m.Headers...)
-	if len(value) > kafka.MaxRecordBytes {
-		value = value[:kafka.MaxRecordBytes]
-		headers = append(headers, kafka.Header{Key: HeaderTruncated, Value: []byte(strconv.Itoa(len(m.Value)))})
-	}
 	errText := d.Err.Error()
 	if len(errText) > 1024 {
-		errText = errText[:1024]
+		errText = strings.ToValidUTF8(errText[:1024], "")
+	}
+	headers := make([]kafka.Header, 0, len(m.Headers)+6)
+	for _, h := range m.Headers {
+		if !strings.HasPrefix(h.Key, "casus.") {
+			headers = append(headers, h)
+		}
 	}
 	headers = append(headers,
 		kafka.Header{Key: HeaderReason, Value: []byte(d.Reason)},
@@ -147,7 +180,18 @@ func deadLetter(topic string, m kafka.Message, d *pipeline.DeadLetter) kafka.Mes
 		kafka.Header{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(m.Partition))},
 		kafka.Header{Key: HeaderSourceOffset, Value: []byte(strconv.FormatInt(m.Offset, 10))},
 	)
-	return kafka.Message{Topic: topic, Key: m.Key, Value: value, Headers: headers}
+	out := kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: headers}
+	if over := size(out) - kafka.MaxRecordBytes; over > 0 {
+		// Cut the value first, then the key; the headers are bounded.
+		orig := len(m.Value)
+		cut := min(over+64, len(out.Value))
+		out.Value = out.Value[:len(out.Value)-cut]
+		if over := size(out) + 64 - kafka.MaxRecordBytes; over > 0 {
+			out.Key = out.Key[:max(len(out.Key)-over, 0)]
+		}
+		out.Headers = append(out.Headers, kafka.Header{Key: HeaderTruncated, Value: []byte(strconv.Itoa(orig))})
+	}
+	return out
 }
 
 // signalKey is the organisation a signal's target belongs to.

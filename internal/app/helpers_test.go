@@ -3,6 +3,7 @@ package app
 import (
 	"log/slog"
 
+	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/decode"
 	"os"
 	"testing"
@@ -16,3 +17,10 @@ func testLogger(*testing.T) *slog.Logger {
 
 // Reason converts a reason name for comparisons in tests.
 func Reason(s string) decode.Reason { return decode.Reason(s) }
+
+// testConfig is a valid configuration for building a service in unit tests.
+func testConfig() config.Config {
+	cfg := config.Defaults()
+	cfg.MetricsAddr = "127.0.0.1:0"
+	return cfg
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -96,8 +97,11 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 		BatchSize:    cfg.BatchSize,
 		BatchTimeout: cfg.BatchTimeout,
 		Grace:        cfg.GracePeriod,
-		Logger:       log,
-		Metrics:      km,
+		// Older records cannot change an incident inside the policy's
+		// window, so the replay after an assignment stops there.
+		RebuildWindow: know.Policy.Window,
+		Logger:        log,
+		Metrics:       km,
 	})
 	if err != nil {
 		return nil, err
@@ -110,6 +114,9 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 		orgOf:       signalKey(know),
 		out:         producer,
 		latency:     km,
+		tooLarge: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_outputs_too_large_total", Help: "Signals or escalations too large to publish, replaced by a dead letter of their record.",
+		}, []string{"output"}),
 	}
 	return &Service{transport: transport, cfg: cfg, log: log, reg: reg, know: know, consumer: consumer, producer: producer, handler: h}, nil
 }

@@ -45,9 +45,11 @@ func NewProducer(cfg ProducerConfig) *Producer {
 		RequiredAcks: kafkago.RequireAll, // a literal Writer defaults to no acks at all
 		BatchTimeout: 2 * time.Millisecond,
 		BatchSize:    1000,
-		BatchBytes:   MaxRecordBytes + 64<<10,
-		MaxAttempts:  5,
-		ErrorLogger:  kafkaLogger(cfg.Logger, slog.LevelWarn),
+		// Below the brokers' default message.max.bytes (1 MiB + 12 B per
+		// batch) so an oversize batch fails here, clearly, not at the broker.
+		BatchBytes:  1_000_000,
+		MaxAttempts: 5,
+		ErrorLogger: kafkaLogger(cfg.Logger, slog.LevelWarn),
 	}
 	if cfg.Transport != nil {
 		w.Transport = cfg.Transport
@@ -55,49 +57,65 @@ func NewProducer(cfg ProducerConfig) *Producer {
 	return &Producer{w: w, log: cfg.Logger.With("component", "producer"), m: cfg.Metrics}
 }
 
-// MaxRecordBytes bounds a record value casus writes, below the broker's
-// default message.max.bytes (1 MiB plus overhead); dead letters of larger
-// records carry a truncated copy.
+// MaxRecordBytes bounds a record casus writes (key, value and headers),
+// below the producer's batch limit; dead letters of larger records carry a
+// truncated copy, and an output above it is replaced by a dead letter.
 const MaxRecordBytes = 960 << 10
 
-// Publish writes msgs and waits for their acknowledgement, retrying with
-// backoff while ctx allows: a broker outage delays a batch, it does not drop
-// it. It returns an error only when ctx ends first.
+// PermanentError is a publish failure that retrying cannot cure: a record
+// too large for the client or the broker, or a broker error that is not
+// retriable (authorisation, an invalid topic).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent publish failure: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// permanent reports whether err cannot succeed on retry.
+func permanent(err error) bool {
+	var tooLarge kafkago.MessageTooLargeError
+	if errors.As(err, &tooLarge) {
+		return true
+	}
+	var werrs kafkago.WriteErrors
+	if errors.As(err, &werrs) {
+		for _, e := range werrs {
+			if e != nil && permanent(e) {
+				return true
+			}
+		}
+		return false
+	}
+	var kerr kafkago.Error
+	return errors.As(err, &kerr) && !kerr.Temporary()
+}
+
+// Publish writes msgs and waits for their acknowledgement, retrying the
+// whole batch with backoff while ctx allows: a broker outage delays a batch,
+// it does not drop it. Retrying everything rather than only what failed
+// keeps the records of one key in order; the duplicates it may cause carry
+// the same ids. A permanent failure returns at once as *PermanentError.
 func (p *Producer) Publish(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	backoff := 200 * time.Millisecond
-	pending := msgs
 	for {
-		err := p.w.WriteMessages(ctx, pending...)
+		err := p.w.WriteMessages(ctx, msgs...)
 		if err == nil {
-			p.count(pending)
+			p.count(msgs)
 			return nil
 		}
-		var werrs kafkago.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(pending) {
-			// Retry only what failed; the rest is acknowledged.
-			var again []Message
-			var ok []Message
-			for i, e := range werrs {
-				if e != nil {
-					again = append(again, pending[i])
-				} else {
-					ok = append(ok, pending[i])
-				}
-			}
-			p.count(ok)
-			pending = again
-		}
 		p.m.writeErrors.Inc()
-		if ctx.Err() != nil {
-			return fmt.Errorf("publish %d records: %w", len(pending), errors.Join(ctx.Err(), err))
+		if permanent(err) {
+			return &PermanentError{Err: fmt.Errorf("publish %d records: %w", len(msgs), err)}
 		}
-		p.log.Warn("publish, will retry", "records", len(pending), "err", err, "backoff", backoff)
+		if ctx.Err() != nil {
+			return fmt.Errorf("publish %d records: %w", len(msgs), errors.Join(ctx.Err(), err))
+		}
+		p.log.Warn("publish, will retry", "records", len(msgs), "err", err, "backoff", backoff)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("publish %d records: %w", len(pending), errors.Join(ctx.Err(), err))
+			return fmt.Errorf("publish %d records: %w", len(msgs), errors.Join(ctx.Err(), err))
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 5*time.Second)
