@@ -133,6 +133,18 @@ func (p *Pipeline) Process(r Record, res *Result) {
 	p.updateState()
 }
 
+// Close releases the pipeline's share of the gauges; the pipeline must not
+// be used after it (a new one replaces it after a new assignment).
+func (p *Pipeline) Close() {
+	for id, lvl := range p.levels {
+		p.m.incidentsOpen.WithLabelValues(strconv.Itoa(lvl)).Dec()
+		delete(p.levels, id)
+	}
+	for _, kind := range []string{"incident", "campaign", "correlation_group"} {
+		p.m.stateEntries.WithLabelValues(kind).Set(0)
+	}
+}
+
 func (p *Pipeline) track(u correlate.Update) {
 	id, lvl := u.Incident.ID, u.Assessment.Level
 	old, ok := p.levels[id]

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +79,27 @@ func TestProcess(t *testing.T) {
 	}
 	if _, err := reg.Gather(); err != nil {
 		t.Errorf("registry: %v", err)
+	}
+}
+
+// Close gives the pipeline's incidents back to the gauge, so replacing the
+// pipeline after a new assignment does not inflate incidents_open.
+func TestCloseReleasesGauges(t *testing.T) {
+	p := newPipeline(t, nil)
+	var res Result
+	p.Process(Record{Topic: "t", Format: "ecs", Value: []byte(`{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"},"host":{"name":"ws1","ip":"10.0.0.1"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`)}, &res)
+	open := func() float64 {
+		var sum float64
+		for lvl := 0; lvl <= 5; lvl++ {
+			sum += testutil.ToFloat64(p.m.incidentsOpen.WithLabelValues(strconv.Itoa(lvl)))
+		}
+		return sum
+	}
+	if open() != 1 {
+		t.Fatalf("incidents_open %v after one incident, want 1", open())
+	}
+	p.Close()
+	if open() != 0 {
+		t.Errorf("incidents_open %v after Close, want 0", open())
 	}
 }
