@@ -111,6 +111,14 @@ func TestReadLineBoundsMemory(t *testing.T) {
 	if _, n, err = readLine(r, 1000); !errors.Is(err, io.EOF) || n != 0 {
 		t.Fatalf("end: n %d err %v", n, err)
 	}
+	// A line of exactly the limit fits with either line ending.
+	exact := strings.Repeat("b", 1000)
+	for _, ending := range []string{"\n", "\r\n", ""} {
+		r = bufio.NewReaderSize(strings.NewReader(exact+ending), 16)
+		if v, _, _ := readLine(r, 1000); string(v) != exact {
+			t.Errorf("line of exactly the limit with ending %q came back as %d bytes", ending, len(v))
+		}
+	}
 }
 
 // TestDemo runs `casus demo` against its embedded broker: the real service

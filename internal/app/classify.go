@@ -73,7 +73,7 @@ func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySumma
 		if err != nil && !errors.Is(err, io.EOF) {
 			return sum, fmt.Errorf("read %s line %d: %w", opt.Source, line, err)
 		}
-		if n <= opt.MaxRecordBytes && len(bytes.TrimSpace(value)) == 0 {
+		if len(value) <= opt.MaxRecordBytes && len(bytes.TrimSpace(value)) == 0 {
 			if errors.Is(err, io.EOF) {
 				break
 			}
@@ -113,17 +113,19 @@ func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySumma
 	return sum, nil
 }
 
-// readLine reads one line; a line longer than max is consumed whole but
-// returned cut to max+1 bytes, so the decoder reports it as too large
-// without casus holding it in memory.
+// readLine reads one line without its "\n" or "\r\n"; a line longer than
+// max is consumed whole but returned cut to max+1 bytes, so the decoder
+// reports it as too large without casus holding it in memory.
 func readLine(r *bufio.Reader, max int) ([]byte, int, error) {
 	var buf []byte
 	n := 0
 	for {
 		chunk, err := r.ReadSlice('\n')
 		n += len(chunk)
-		if len(buf) <= max {
-			room := max + 1 - len(buf)
+		// Keep two bytes past the limit so a line of exactly max bytes
+		// still fits after its "\r\n" is stripped.
+		if len(buf) <= max+1 {
+			room := max + 2 - len(buf)
 			buf = append(buf, chunk[:min(len(chunk), room)]...)
 		}
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -135,7 +137,7 @@ func readLine(r *bufio.Reader, max int) ([]byte, int, error) {
 				buf = buf[:len(buf)-1]
 			}
 		}
-		return buf, n, err
+		return buf[:min(len(buf), max+1)], n, err
 	}
 }
 
