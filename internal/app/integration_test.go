@@ -535,3 +535,29 @@ func metricValue(t *testing.T, svc *Service, name string) float64 {
 	}
 	return v
 }
+
+// Two instances in one group each hold part of the input: correlation is
+// per process, so both must say so (log and casus_group_partial_assignment).
+func TestSecondInstanceIsFlaggedIntegration(t *testing.T) {
+	e := newEnv(t)
+	topic := e.prefix + "-telemetry"
+	e.createTopic(topic, 3, nil)
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := e.config(topic)
+	a, _ := e.start(cfg, know)
+	b, _ := e.start(cfg, know)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if a.Ready() && b.Ready() && metricValue(t, a, "casus_group_partial_assignment") == 1 && metricValue(t, b, "casus_group_partial_assignment") == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ready %v/%v, partial %v/%v", a.Ready(), b.Ready(),
+				metricValue(t, a, "casus_group_partial_assignment"), metricValue(t, b, "casus_group_partial_assignment"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

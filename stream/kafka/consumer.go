@@ -171,6 +171,7 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 	}
 	sort.Strings(parts)
 	c.log.Info("joined consumer group", "group", gen.GroupID, "generation", gen.ID, "member", gen.MemberID, "partitions", parts)
+	c.checkWholeAssignment(ctx, n)
 
 	// Readers start at once and block when the channel is full; the
 	// processing goroutine first rebuilds the handler's state.
@@ -355,4 +356,31 @@ func (c *Consumer) partitionReader(topic string, partition int) *kafkago.Reader 
 		MaxWait:     250 * time.Millisecond,
 		ErrorLogger: kafkaLogger(c.log, slog.LevelWarn),
 	})
+}
+
+// checkWholeAssignment warns when this member holds only some of the input
+// partitions: correlation state lives in one process, so another member
+// would build partial incidents that share ids with this one's.
+func (c *Consumer) checkWholeAssignment(ctx context.Context, held int) {
+	var base *kafkago.Transport
+	if d := c.cfg.Dialer; d != nil {
+		base = &kafkago.Transport{ClientID: d.ClientID, TLS: d.TLS, SASL: d.SASLMechanism}
+	}
+	t := adminTransport(base)
+	defer t.CloseIdleConnections()
+	cl := &kafkago.Client{Addr: kafkago.TCP(c.cfg.Brokers...), Timeout: 10 * time.Second, Transport: t}
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: c.cfg.Topics})
+	if err != nil {
+		return
+	}
+	total := 0
+	for _, tp := range md.Topics {
+		total += len(tp.Partitions)
+	}
+	partial := held < total
+	c.m.partial.Set(map[bool]float64{true: 1, false: 0}[partial])
+	if partial {
+		c.log.Error("this member holds only some input partitions; casus correlates within one process, so run one instance per consumer group",
+			"held", held, "partitions", total)
+	}
 }

@@ -12,6 +12,6 @@
 // Metrics (prefix casus_): consumer_lag{topic,partition}, state_rebuild_records_total, state_rebuild_failures_total,
 // offsets_committed_total{topic}, commit_failures_total,
 // kafka_writes_total{topic}, kafka_write_errors_total,
-// record_to_output_seconds{output}, group_assigned_partitions,
+// record_to_output_seconds{output}, group_assigned_partitions, group_partial_assignment,
 // group_generations_total.
 package kafka

@@ -16,6 +16,7 @@ type Metrics struct {
 	generations     prometheus.Counter
 	rebuilt         prometheus.Counter
 	rebuildFailures prometheus.Counter
+	partial         prometheus.Gauge
 	// Latency is the wall time from a record's Kafka timestamp to the
 	// acknowledgement of an output it caused, by output kind.
 	Latency *prometheus.HistogramVec
@@ -48,6 +49,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		rebuilt: f.NewCounter(prometheus.CounterOpts{
 			Name: "casus_state_rebuild_records_total", Help: "Committed records replayed to rebuild correlation state after an assignment.",
+		}),
+		partial: f.NewGauge(prometheus.GaugeOpts{
+			Name: "casus_group_partial_assignment", Help: "1 while this member holds only some input partitions (another instance shares the group), else 0.",
 		}),
 		rebuildFailures: f.NewCounter(prometheus.CounterOpts{
 			Name: "casus_state_rebuild_failures_total", Help: "Rebuilds of correlation state that failed; the group is rejoined after a backoff.",
