@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/casus-sec/casus/classify/internal/prefix"
 	"github.com/casus-sec/casus/classify/internal/yamlpos"
 )
 
@@ -60,47 +61,12 @@ type entry struct {
 	asset  Asset
 }
 
-// table is a longest-prefix-match table for one address family: one map per
-// prefix length in use, tried from the longest length down, so a lookup is a
-// handful of map probes and allocates nothing.
-type table struct {
-	bits  []int // distinct prefix lengths, longest first
-	byLen map[int]map[netip.Prefix]int
-}
-
-func (t *table) add(p netip.Prefix, idx int) {
-	if t.byLen == nil {
-		t.byLen = make(map[int]map[netip.Prefix]int)
-	}
-	m, ok := t.byLen[p.Bits()]
-	if !ok {
-		m = make(map[netip.Prefix]int)
-		t.byLen[p.Bits()] = m
-		t.bits = append(t.bits, p.Bits())
-		slices.SortFunc(t.bits, func(a, b int) int { return b - a })
-	}
-	m[p] = idx
-}
-
-func (t *table) lookup(a netip.Addr) (int, bool) {
-	for _, bits := range t.bits {
-		p, err := a.Prefix(bits)
-		if err != nil {
-			continue
-		}
-		if idx, ok := t.byLen[bits][p]; ok {
-			return idx, true
-		}
-	}
-	return 0, false
-}
-
 // Inventory maps addresses and host names to assets. It is immutable once
 // built, so one value may be shared by goroutines.
 type Inventory struct {
-	entries []entry
-	v4, v6  table
-	hosts   map[string]int
+	entries  []entry
+	prefixes prefix.Table[int] // index into entries
+	hosts    map[string]int
 }
 
 // Empty returns an inventory that knows no asset.
@@ -114,17 +80,13 @@ func (inv *Inventory) Len() int { return len(inv.entries) }
 // default: tier 3, an organisation named after the address's /24 (/64 for
 // IPv6) or after the host name, no sector.
 func (inv *Inventory) Lookup(addrOrHost string) Asset {
-	if looksLikeAddr(addrOrHost) {
+	if prefix.LooksLikeAddr(addrOrHost) {
 		a, err := netip.ParseAddr(addrOrHost)
 		if err != nil {
 			return Asset{Organisation: "unknown " + addrOrHost, Tier: UnknownTier}
 		}
-		a = a.WithZone("").Unmap()
-		t := &inv.v6
-		if a.Is4() {
-			t = &inv.v4
-		}
-		if idx, ok := t.lookup(a); ok {
+		a = prefix.Canonical(a) // names the unknown default's /24 or /64
+		if idx, ok := inv.prefixes.Lookup(a); ok {
 			return inv.entries[idx].asset
 		}
 		return unknownAddr(a)
@@ -142,22 +104,6 @@ func (inv *Inventory) Lookup(addrOrHost string) Asset {
 		return Asset{Organisation: "unknown", Tier: UnknownTier}
 	}
 	return Asset{Organisation: "unknown host " + strings.ToLower(host), Tier: UnknownTier}
-}
-
-// looksLikeAddr tells addresses from host names without calling
-// netip.ParseAddr, whose error for a host name would allocate: an IPv6
-// address has a colon, which no host name has, and an IPv4 address is
-// nothing but digits and dots.
-func looksLikeAddr(s string) bool {
-	if strings.IndexByte(s, ':') >= 0 {
-		return true
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 func unknownAddr(a netip.Addr) Asset {
@@ -229,13 +175,10 @@ func Parse(name string, data []byte) (*Inventory, error) {
 		seen[key] = item.Line
 		idx := len(inv.entries)
 		inv.entries = append(inv.entries, e)
-		switch {
-		case e.host != "":
+		if e.host != "" {
 			inv.hosts[e.host] = idx
-		case e.prefix.Addr().Is4():
-			inv.v4.add(e.prefix, idx)
-		default:
-			inv.v6.add(e.prefix, idx)
+		} else {
+			inv.prefixes.Add(e.prefix, idx)
 		}
 	}
 	if err := p.Err(); err != nil {
@@ -296,23 +239,13 @@ func (p *parser) prefix(n *yaml.Node) netip.Prefix {
 		p.Errorf(n, "cidr is empty")
 		return netip.Prefix{}
 	}
-	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+	if pr, ok := prefix.Host(s); ok {
 		// A bare address stands for itself (/32 or /128).
-		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen())
+		return pr
 	}
-	pr, err := netip.ParsePrefix(s)
+	pr, err := prefix.ParseCIDR(s)
 	if err != nil {
-		p.Errorf(n, "cidr %q is not a valid prefix", s)
-		return netip.Prefix{}
-	}
-	if pr.Addr().Is4In6() {
-		// An IPv4-mapped prefix would never match: lookups unmap addresses.
-		p.Errorf(n, "cidr %q is IPv4-mapped; write it as IPv4", s)
-		return netip.Prefix{}
-	}
-	if m := pr.Masked(); m != pr {
-		p.Errorf(n, "cidr %q has host bits set; did you mean %s?", s, m)
+		p.Errorf(n, "cidr %v", err)
 		return netip.Prefix{}
 	}
 	return pr

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/casus-sec/casus/classify/internal/prefix"
 	"github.com/casus-sec/casus/classify/internal/yamlpos"
 )
 
@@ -40,42 +41,8 @@ func ValidKind(k string) bool { return slices.Contains(Kinds(), k) }
 // Intel maps source addresses to actors. It is immutable once built, so one
 // value may be shared by goroutines.
 type Intel struct {
-	actors []Actor
-	v4, v6 table
-}
-
-// table is a longest-prefix-match table: one map per prefix length in use,
-// tried from the longest down, so a lookup allocates nothing.
-type table struct {
-	bits  []int
-	byLen map[int]map[netip.Prefix]int
-}
-
-func (t *table) add(p netip.Prefix, idx int) {
-	if t.byLen == nil {
-		t.byLen = make(map[int]map[netip.Prefix]int)
-	}
-	m, ok := t.byLen[p.Bits()]
-	if !ok {
-		m = make(map[netip.Prefix]int)
-		t.byLen[p.Bits()] = m
-		t.bits = append(t.bits, p.Bits())
-		slices.SortFunc(t.bits, func(a, b int) int { return b - a })
-	}
-	m[p] = idx
-}
-
-func (t *table) lookup(a netip.Addr) (int, bool) {
-	for _, bits := range t.bits {
-		p, err := a.Prefix(bits)
-		if err != nil {
-			continue
-		}
-		if idx, ok := t.byLen[bits][p]; ok {
-			return idx, true
-		}
-	}
-	return 0, false
+	actors   []Actor
+	prefixes prefix.Table[int] // index into actors
 }
 
 // Empty returns intelligence that knows no actor.
@@ -88,32 +55,14 @@ func (in *Intel) Len() int { return len(in.actors) }
 // address no indicator covers (or a string that is no address) gives an
 // unknown actor.
 func (in *Intel) Lookup(addr string) Actor {
-	if strings.IndexByte(addr, ':') < 0 && !dotted(addr) {
-		// Not an address: skip netip's allocating error.
+	a, ok := prefix.ParseAddr(addr)
+	if !ok {
 		return Actor{Kind: KindUnknown}
 	}
-	a, err := netip.ParseAddr(addr)
-	if err != nil {
-		return Actor{Kind: KindUnknown}
-	}
-	a = a.WithZone("").Unmap()
-	t := &in.v6
-	if a.Is4() {
-		t = &in.v4
-	}
-	if idx, ok := t.lookup(a); ok {
+	if idx, ok := in.prefixes.Lookup(a); ok {
 		return in.actors[idx]
 	}
 	return Actor{Kind: KindUnknown}
-}
-
-func dotted(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c != '.' && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Load reads and parses a threat-intelligence file.
@@ -160,11 +109,7 @@ func Parse(name string, data []byte) (*Intel, error) {
 		seen[pr] = item.Line
 		idx := len(in.actors)
 		in.actors = append(in.actors, actor)
-		if pr.Addr().Is4() {
-			in.v4.add(pr, idx)
-		} else {
-			in.v6.add(pr, idx)
-		}
+		in.prefixes.Add(pr, idx)
 	}
 	if err := p.Err(); err != nil {
 		return nil, err
@@ -218,29 +163,18 @@ func orNode(n, fallback *yaml.Node) *yaml.Node {
 
 func (p *parser) address(n *yaml.Node) netip.Prefix {
 	s := p.Str(n, "address")
-	a, err := netip.ParseAddr(s)
-	if err != nil || a.Zone() != "" {
+	pr, ok := prefix.Host(s)
+	if !ok {
 		p.Errorf(n, "address %q is not an IP address", s)
-		return netip.Prefix{}
 	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen())
+	return pr
 }
 
 func (p *parser) prefix(n *yaml.Node) netip.Prefix {
 	s := p.Str(n, "cidr")
-	pr, err := netip.ParsePrefix(s)
+	pr, err := prefix.ParseCIDR(s)
 	if err != nil {
-		p.Errorf(n, "cidr %q is not a valid prefix", s)
-		return netip.Prefix{}
-	}
-	if pr.Addr().Is4In6() {
-		p.Errorf(n, "cidr %q is IPv4-mapped; write it as IPv4", s)
-		return netip.Prefix{}
-	}
-	if m := pr.Masked(); m != pr {
-		p.Errorf(n, "cidr %q has host bits set; did you mean %s?", s, m)
-		return netip.Prefix{}
+		p.Errorf(n, "cidr %v", err)
 	}
 	return pr
 }
