@@ -2,12 +2,14 @@ package correlate
 
 import (
 	"cmp"
+	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/casus-sec/casus/classify/assets"
 	"github.com/casus-sec/casus/classify/event"
@@ -21,10 +23,12 @@ type Options struct {
 	Intel  *intel.Intel      // default: no intelligence
 	Policy *severity.Policy  // default: severity.Default()
 
-	MaxIncidents int           // default 10000
-	MaxDistinct  int           // per set (targets, sources, ...), default 4096
-	EvidenceCap  int           // evidence items kept per incident, default 10
-	Window       time.Duration // campaign window, default 72h
+	MaxIncidents int // default 10000
+	MaxDistinct  int // per set (targets, sources, ...), default 4096
+	EvidenceCap  int // evidence items kept per incident, default 10
+	// MaxCampaignOrganisations caps the organisation names a campaign
+	// keeps, default 1000; organisations beyond it are counted, not named.
+	MaxCampaignOrganisations int
 }
 
 // EvidenceItem is one signal kept as evidence of an incident.
@@ -35,7 +39,8 @@ type EvidenceItem struct {
 	Record    event.Evidence `json:"record"`
 }
 
-// Incident is the state of one target organisation's incident.
+// Incident is the state of one target organisation's incident. Callers
+// read it; the Tracker alone changes it.
 type Incident struct {
 	ID           string
 	Organisation string
@@ -68,8 +73,10 @@ type Incident struct {
 
 	Actor    intel.Actor // the gravest known actor among the sources
 	Campaign string      // actor name when attributed, else ""
+	member   membership  // what the incident adds to its campaign
 
 	Assessment severity.Assessment // latest
+	slot       int                 // index in Tracker.byValue
 }
 
 // Update is an incident whose assessment changed because of a signal.
@@ -81,14 +88,89 @@ type Update struct {
 	Time       time.Time // event time of the signal that caused it
 }
 
-// Campaign links the incidents of one attributed actor.
+// Campaign links the incidents of one attributed actor. It keeps its scale
+// as running totals, so assessing a member costs the same whatever the size
+// of the campaign.
 type Campaign struct {
-	Actor         intel.Actor
-	Organisations map[string]int // organisation → tier
-	Sectors       Set
-	Clusters      Set
-	Incidents     Set // incident ids
-	LastSeen      time.Time
+	Actor    intel.Actor
+	LastSeen time.Time
+
+	members    Set            // incident ids, one per organisation
+	names      Set            // organisation names, up to MaxCampaignOrganisations
+	t1Orgs     int            // members at tier 1
+	sectors    map[string]int // sector → members in it
+	sectorList []string       // sorted keys of sectors; replaced, never changed in place
+	t1Sectors  map[string]int // sector → tier-1 members in it
+	clusters   map[string]int // source cluster tied to the actor → members that saw it
+}
+
+// membership is what one incident adds to its campaign's totals, so that
+// leaving subtracts exactly that.
+type membership struct {
+	named    bool   // its organisation is among the campaign's names
+	tier1    bool   // counted among the tier-1 organisations
+	sector   string // "" when it has none
+	clusters Set    // the actor's clusters it contributed
+}
+
+// OrganisationCount is the number of organisations in the campaign, named
+// or not.
+func (c *Campaign) OrganisationCount() int { return len(c.members) }
+
+// Organisations returns up to n of the organisation names the campaign
+// keeps, in sorted order (all of them when n <= 0).
+func (c *Campaign) Organisations(n int) []string {
+	s := c.names.Sorted()
+	if n > 0 && len(s) > n {
+		s = s[:n:n]
+	}
+	return s
+}
+
+// Sectors returns the sectors of the campaign's organisations, sorted.
+func (c *Campaign) Sectors() []string { return slices.Clone(c.sectorList) }
+
+// Clusters is the number of source clusters the intelligence ties to the
+// campaign's actor.
+func (c *Campaign) Clusters() int { return len(c.clusters) }
+
+// scale is the breadth of a campaign reduced to the thresholds at which
+// classify/severity reads it: the potential factor rises at 3 and 10
+// organisations, 2 and 3 sectors, or 2 source clusters (concerted);
+// candidacy (d) needs 3 tier-1 organisations or 2 tier-1 sectors; the L5
+// gate needs 10 organisations or 3 sectors. Sectors also count by name (the
+// cross-sector value, government or defence), so any change of the sector
+// set counts; there are few sectors. Only a change of scale can change the
+// assessment of another member. The state nexus is not here: each incident
+// takes it from its own sources.
+type scale struct {
+	orgs, t1Orgs, t1Sectors, clusters int
+	sectors                           string
+}
+
+func (c *Campaign) scale() scale {
+	return scaleOf(len(c.members), c.t1Orgs, len(c.t1Sectors), len(c.clusters), c.sectorList)
+}
+
+func scaleOf(orgs, t1Orgs, t1Sectors, clusters int, sectors []string) scale {
+	return scale{
+		orgs:      step(orgs, 3, 10),
+		t1Orgs:    step(t1Orgs, 3),
+		t1Sectors: step(t1Sectors, 2),
+		clusters:  step(clusters, 2),
+		sectors:   strings.Join(sectors, ","),
+	}
+}
+
+// step counts the thresholds n has reached.
+func step(n int, thresholds ...int) int {
+	k := 0
+	for _, th := range thresholds {
+		if n >= th {
+			k++
+		}
+	}
+	return k
 }
 
 // Stats are counters for metrics.
@@ -96,7 +178,9 @@ type Stats struct {
 	Incidents int
 	Campaigns int
 	Evictions uint64
-	Saturated uint64 // inserts refused because a distinct set was full
+	// Saturated counts inserts refused because a distinct set was full,
+	// campaign organisations counted beyond the names kept among them.
+	Saturated uint64
 }
 
 // Tracker holds incidents and campaigns. It is not safe for concurrent use.
@@ -105,6 +189,7 @@ type Tracker struct {
 	incidents map[string]*Incident // by organisation
 	byIncID   map[string]*Incident // by incident id
 	campaigns map[string]*Campaign // by actor name
+	byValue   byValue              // eviction order, least valuable first
 	stats     Stats
 	evicted   []string
 }
@@ -137,8 +222,8 @@ func New(opt Options) *Tracker {
 	if opt.EvidenceCap <= 0 {
 		opt.EvidenceCap = 10
 	}
-	if opt.Window <= 0 {
-		opt.Window = 72 * time.Hour
+	if opt.MaxCampaignOrganisations <= 0 {
+		opt.MaxCampaignOrganisations = 1000
 	}
 	return &Tracker{opt: opt, incidents: map[string]*Incident{}, byIncID: map[string]*Incident{}, campaigns: map[string]*Campaign{}}
 }
@@ -157,14 +242,19 @@ func IncidentID(organisation string) string {
 	return "inc-" + hex.EncodeToString(h[:8])
 }
 
-// Observe folds one signal in and returns the incidents whose assessment it
-// changed: the signal's own incident and, when the signal widened an actor's
-// campaign, every other incident of that campaign, in id order.
+// Observe folds one signal in and returns the incidents it re-assessed: the
+// signal's own incident first and, when the signal changed the scale of a
+// campaign (the breadth its members are judged by), every other incident of
+// that campaign, in id order.
 func (t *Tracker) Observe(sig event.Signal) []Update {
+	// Telemetry strings are kept and published: bound them where they enter.
+	sig.Source, sig.Target = clip(sig.Source), clip(sig.Target)
 	asset := t.opt.Assets.Lookup(sig.Target)
+	asset.Organisation = clip(asset.Organisation)
+	var rescaled []string // campaigns whose members are to be re-assessed
 	inc := t.incidents[asset.Organisation]
 	if inc == nil {
-		t.makeRoom()
+		rescaled = addName(rescaled, t.makeRoom())
 		inc = &Incident{
 			ID:           IncidentID(asset.Organisation),
 			Organisation: asset.Organisation,
@@ -177,28 +267,35 @@ func (t *Tracker) Observe(sig event.Signal) []Update {
 		}
 		t.incidents[asset.Organisation] = inc
 		t.byIncID[inc.ID] = inc
+		heap.Push(&t.byValue, inc)
 	}
 	t.fold(inc, sig, asset)
 
-	var widened bool
 	if inc.Actor.Known {
-		widened = t.joinCampaign(inc, sig.Time)
+		left, joined := t.joinCampaign(inc, sig.Source, sig.Time)
+		rescaled = addName(addName(rescaled, left), joined)
 	}
 
-	var ups []Update
-	ups = append(ups, t.assess(inc, sig.Time))
-	if widened {
-		c := t.campaigns[inc.Campaign]
-		for _, id := range c.Incidents.Sorted() {
-			if id == inc.ID {
-				continue
-			}
-			if other := t.byID(id); other != nil {
+	ups := []Update{t.assess(inc, sig.Time)}
+	for _, name := range rescaled {
+		c := t.campaigns[name]
+		if c == nil {
+			continue
+		}
+		for _, id := range c.members.Sorted() {
+			if other := t.byIncID[id]; other != nil && other != inc {
 				ups = append(ups, t.assess(other, sig.Time))
 			}
 		}
 	}
 	return ups
+}
+
+func addName(names []string, name string) []string {
+	if name == "" || slices.Contains(names, name) {
+		return names
+	}
+	return append(names, name)
 }
 
 func (t *Tracker) fold(inc *Incident, sig event.Signal, asset assets.Asset) {
@@ -288,50 +385,137 @@ func (t *Tracker) keepEvidence(inc *Incident, sig event.Signal) {
 	}
 }
 
-func (t *Tracker) joinCampaign(inc *Incident, now time.Time) (widened bool) {
+// joinCampaign keeps the incident in its actor's campaign and the totals of
+// the campaign in step with the incident. It names the campaign the incident
+// left and the one it is in when their scale changed.
+func (t *Tracker) joinCampaign(inc *Incident, src string, now time.Time) (left, joined string) {
 	name := inc.Actor.Name
 	if inc.Campaign != "" && inc.Campaign != name {
-		// A graver actor took over the incident: leave the old campaign.
-		if old := t.campaigns[inc.Campaign]; old != nil {
-			delete(old.Incidents, inc.ID)
-		}
+		// A graver actor took over the incident: it leaves the old campaign
+		// with everything it brought there.
+		left = t.leave(inc)
 	}
-	inc.Campaign = name
 	c := t.campaigns[name]
 	if c == nil {
-		c = &Campaign{Actor: inc.Actor, Organisations: map[string]int{}, Sectors: Set{}, Clusters: Set{}, Incidents: Set{}}
+		c = &Campaign{Actor: inc.Actor, members: Set{}, names: Set{},
+			sectors: map[string]int{}, t1Sectors: map[string]int{}, clusters: map[string]int{}}
 		t.campaigns[name] = c
 	}
 	if now.After(c.LastSeen) {
 		c.LastSeen = now
 	}
-	if _, ok := c.Organisations[inc.Organisation]; !ok {
-		c.Organisations[inc.Organisation] = inc.Tier
-		widened = true
-	}
-	if inc.Sector != "" && !c.Sectors.has(inc.Sector) {
-		c.Sectors.add(inc.Sector, t.opt.MaxDistinct, &t.stats)
-		widened = true
-	}
-	for _, cl := range inc.Clusters.Sorted() {
-		if !c.Clusters.has(cl) && t.opt.Intel.Lookup(firstAddr(inc, cl)).Name == name {
-			c.Clusters.add(cl, t.opt.MaxDistinct, &t.stats)
-			widened = true
+	before := c.scale()
+	m := &inc.member
+	if inc.Campaign != name {
+		inc.Campaign = name
+		c.members[inc.ID] = struct{}{}
+		if len(c.names) < t.opt.MaxCampaignOrganisations {
+			c.names[inc.Organisation] = struct{}{}
+			m.named = true
+		} else {
+			t.stats.Saturated++
+		}
+		if inc.Sector != "" {
+			m.sector = inc.Sector
+			if c.sectors[m.sector]++; c.sectors[m.sector] == 1 {
+				c.sectorList = sortedKeys(c.sectors)
+			}
+		}
+		m.clusters = Set{}
+		// The actor's clusters seen before joining count once it is in.
+		for _, s := range inc.Sources.Sorted() {
+			t.addCluster(c, inc, s)
 		}
 	}
-	c.Incidents.add(inc.ID, t.opt.MaxIncidents, &t.stats)
-	return widened
+	// An incident's tier only gets graver (fold keeps the lowest number),
+	// whatever order its hosts are hit in; the campaign follows it.
+	if inc.Tier == 1 && !m.tier1 {
+		m.tier1 = true
+		c.t1Orgs++
+		if m.sector != "" {
+			c.t1Sectors[m.sector]++
+		}
+	}
+	t.addCluster(c, inc, src)
+	if c.scale() != before {
+		joined = name
+	}
+	return left, joined
 }
 
-// firstAddr returns one source address of the incident inside cluster cl, to
-// ask the intelligence whether that cluster belongs to the campaign's actor.
-func firstAddr(inc *Incident, cl string) string {
-	for _, s := range inc.Sources.Sorted() {
-		if cluster(s) == cl {
-			return s
+// addCluster adds the cluster of src to the incident's campaign when the
+// incident keeps that cluster and the intelligence ties src to the
+// campaign's actor; unattributed sources are not linked.
+func (t *Tracker) addCluster(c *Campaign, inc *Incident, src string) {
+	cl := cluster(src)
+	if cl == "" || !inc.Clusters.has(cl) || inc.member.clusters.has(cl) {
+		return
+	}
+	if t.opt.Intel.Lookup(src).Name != inc.Campaign {
+		return
+	}
+	if c.clusters[cl] == 0 && len(c.clusters) >= t.opt.MaxDistinct {
+		t.stats.Saturated++
+		return
+	}
+	c.clusters[cl]++
+	inc.member.clusters[cl] = struct{}{}
+}
+
+// leave takes the incident out of its campaign, subtracting what it brought,
+// and deletes the campaign once empty. It names the campaign when that
+// remains and its scale changed.
+func (t *Tracker) leave(inc *Incident) string {
+	name, m := inc.Campaign, inc.member
+	inc.Campaign, inc.member = "", membership{}
+	c := t.campaigns[name]
+	if c == nil {
+		return ""
+	}
+	before := c.scale()
+	delete(c.members, inc.ID)
+	if m.named {
+		delete(c.names, inc.Organisation)
+	}
+	if m.sector != "" && decrement(c.sectors, m.sector) {
+		c.sectorList = sortedKeys(c.sectors)
+	}
+	if m.tier1 {
+		c.t1Orgs--
+		if m.sector != "" {
+			decrement(c.t1Sectors, m.sector)
 		}
 	}
+	for cl := range m.clusters {
+		decrement(c.clusters, cl)
+	}
+	if len(c.members) == 0 {
+		delete(t.campaigns, name)
+		return ""
+	}
+	if c.scale() != before {
+		return name
+	}
 	return ""
+}
+
+// decrement lowers a count and deletes it at zero, reporting the deletion.
+func decrement(m map[string]int, k string) bool {
+	m[k]--
+	if m[k] > 0 {
+		return false
+	}
+	delete(m, k)
+	return true
+}
+
+func sortedKeys(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Facts summarises an incident, widened by its campaign, for the policy.
@@ -368,76 +552,68 @@ func (t *Tracker) Facts(inc *Incident) severity.Facts {
 		f.SourceClusters = 1
 	}
 	if c := t.campaigns[inc.Campaign]; c != nil && inc.Campaign != "" {
-		f.Organisations = len(c.Organisations)
-		f.Sectors = c.Sectors.Sorted()
-		f.SectorsCount = len(c.Sectors)
+		f.Organisations = len(c.members)
+		f.Sectors = c.sectorList // replaced on change, so safe to share
+		f.SectorsCount = len(c.sectors)
 		// Only clusters the intelligence ties to the actor make the
 		// campaign concerted; unattributed sources are not linked.
-		f.SourceClusters = max(f.SourceClusters, len(c.Clusters))
-		f.T1Organisations, f.T1Sectors = 0, 0
-		for _, tier := range c.Organisations {
-			if tier == 1 {
-				f.T1Organisations++
-			}
-		}
-		if f.T1Organisations > 0 {
-			f.T1Sectors = t1Sectors(t, c)
-		}
-		for _, s := range f.Sectors {
-			if s == "government" || s == "defence" {
-				f.GovDefense = true
-			}
-		}
+		f.SourceClusters = max(f.SourceClusters, len(c.clusters))
+		f.T1Organisations, f.T1Sectors = c.t1Orgs, len(c.t1Sectors)
+		f.GovDefense = c.sectors["government"] > 0 || c.sectors["defence"] > 0
 	}
 	f.Concerted = f.SourceClusters >= 2
 	return f
-}
-
-func t1Sectors(t *Tracker, c *Campaign) int {
-	seen := Set{}
-	for org, tier := range c.Organisations {
-		if tier != 1 {
-			continue
-		}
-		if inc := t.incidents[org]; inc != nil && inc.Sector != "" {
-			seen[inc.Sector] = struct{}{}
-		}
-	}
-	return len(seen)
 }
 
 func (t *Tracker) assess(inc *Incident, now time.Time) Update {
 	f := t.Facts(inc)
 	a := t.opt.Policy.Assess(f)
 	inc.Assessment = a
+	heap.Fix(&t.byValue, inc.slot)
 	return Update{Incident: inc, Assessment: a, Facts: f, Campaign: t.campaigns[inc.Campaign], Time: now}
 }
 
-func (t *Tracker) byID(id string) *Incident { return t.byIncID[id] }
-
 // makeRoom evicts one incident when the cap is reached: the lowest level
 // first, then the least recently seen, then the lowest id, so a spray of new
-// targets cannot push out a grave incident while a lighter one remains.
-func (t *Tracker) makeRoom() {
+// targets cannot push out a grave incident while a lighter one remains. It
+// names the victim's campaign when that remains and its scale changed.
+func (t *Tracker) makeRoom() string {
 	if len(t.incidents) < t.opt.MaxIncidents {
-		return
+		return ""
 	}
-	var victim *Incident
-	for _, inc := range t.incidents {
-		if victim == nil || lessValuable(inc, victim) {
-			victim = inc
-		}
-	}
+	victim := heap.Pop(&t.byValue).(*Incident)
 	delete(t.incidents, victim.Organisation)
 	delete(t.byIncID, victim.ID)
 	t.evicted = append(t.evicted, victim.ID)
-	if c := t.campaigns[victim.Campaign]; c != nil {
-		delete(c.Incidents, victim.ID)
-		if len(c.Incidents) == 0 {
-			delete(t.campaigns, victim.Campaign)
-		}
-	}
 	t.stats.Evictions++
+	return t.leave(victim)
+}
+
+// byValue is a min-heap of incidents by lessValuable, so eviction does not
+// scan every incident. An incident's key changes only in fold (LastSeen) and
+// assess (level); assess always follows fold and fixes its place.
+type byValue []*Incident
+
+func (h byValue) Len() int           { return len(h) }
+func (h byValue) Less(i, j int) bool { return lessValuable(h[i], h[j]) }
+func (h byValue) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].slot, h[j].slot = i, j
+}
+
+func (h *byValue) Push(x any) {
+	inc := x.(*Incident)
+	inc.slot = len(*h)
+	*h = append(*h, inc)
+}
+
+func (h *byValue) Pop() any {
+	old := *h
+	inc := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	inc.slot = -1
+	return inc
 }
 
 func lessValuable(a, b *Incident) bool {
@@ -508,4 +684,22 @@ func (s Set) Sorted() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// maxString bounds every string from telemetry that is kept or published.
+const maxString = 255
+
+// clip cuts s to at most maxString bytes without splitting a UTF-8 sequence.
+func clip(s string) string {
+	if len(s) <= maxString {
+		return s
+	}
+	i := maxString
+	for i > maxString-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if !utf8.RuneStart(s[i]) {
+		i = maxString // not UTF-8 here: no boundary to keep
+	}
+	return s[:i]
 }

@@ -57,17 +57,24 @@ type Data struct {
 }
 
 // Targets describes who was hit.
-// Organisation, Sector and Tier are the incident's own; Organisations and
-// Sectors span its campaign (the same attributed actor), which is where
-// scale is judged.
+// Organisation, Sector and Tier are the incident's own; Organisations,
+// OrganisationCount and Sectors span its campaign (the same attributed
+// actor), which is where scale is judged.
 type Targets struct {
-	Organisation  string   `json:"organisation"`
-	Sector        string   `json:"sector,omitempty"`
-	Tier          int      `json:"tier"`
-	HostCount     int      `json:"host_count"`
-	Organisations []string `json:"organisations"`
-	Sectors       []string `json:"sectors"`
+	Organisation string `json:"organisation"`
+	Sector       string `json:"sector,omitempty"`
+	Tier         int    `json:"tier"`
+	HostCount    int    `json:"host_count"`
+	// Organisations are the first ListedOrganisations names in sorted order
+	// of those the campaign keeps; OrganisationCount counts them all.
+	Organisations     []string `json:"organisations"`
+	OrganisationCount int      `json:"organisation_count"`
+	Sectors           []string `json:"sectors"`
 }
+
+// ListedOrganisations bounds Targets.Organisations, so an escalation's size
+// does not grow with its campaign.
+const ListedOrganisations = 20
 
 // Sources describes who acted.
 type Sources struct {
@@ -87,13 +94,12 @@ type Window struct {
 
 // Options configure a Ladder.
 type Options struct {
-	Source   string        // CloudEvents source, e.g. "casus/<group>"
-	MinLevel int           // lowest level that escalates (DESIGN: default 1)
-	Cooldown time.Duration // no second escalation of an incident at the same level within it
+	Source   string // CloudEvents source, e.g. "casus/<group>"
+	MinLevel int    // lowest level that escalates (DESIGN: default 1)
 }
 
-// Ladder remembers what each incident last escalated at. Not safe for
-// concurrent use.
+// Ladder remembers the highest level and candidacy each incident escalated
+// at. Not safe for concurrent use.
 type Ladder struct {
 	opt  Options
 	last map[string]rung
@@ -102,7 +108,6 @@ type Ladder struct {
 type rung struct {
 	level     int
 	candidacy int
-	at        time.Time
 }
 
 // NewLadder returns a Ladder.
@@ -120,7 +125,9 @@ func (l *Ladder) Len() int { return len(l.last) }
 func (l *Ladder) Forget(incidentID string) { delete(l.last, incidentID) }
 
 // Consider returns an escalation when the update raises the incident's level
-// or candidacy past what was last published.
+// or candidacy above the highest published for it. Both only ratchet up, so
+// each (level, candidacy) pair is published at most once per incident, and a
+// level that dips and returns is never republished, however long after.
 func (l *Ladder) Consider(u correlate.Update) (Escalation, bool) {
 	a := u.Assessment
 	prev, seen := l.last[u.Incident.ID]
@@ -132,12 +139,7 @@ func (l *Ladder) Consider(u correlate.Update) (Escalation, bool) {
 	if !rises || (a.Level < l.opt.MinLevel && cand == 0) {
 		return Escalation{}, false
 	}
-	// Within the cooldown a level that is only regained is not republished.
-	if seen && a.Level <= prev.level && cand <= prev.candidacy && u.Time.Sub(prev.at) < l.opt.Cooldown {
-		return Escalation{}, false
-	}
-	next := rung{level: max(a.Level, prev.level), candidacy: max(cand, prev.candidacy), at: u.Time}
-	l.last[u.Incident.ID] = next
+	l.last[u.Incident.ID] = rung{level: max(a.Level, prev.level), candidacy: max(cand, prev.candidacy)}
 	return l.build(u, prev.level), true
 }
 
@@ -172,12 +174,13 @@ func (l *Ladder) build(u correlate.Update, previous int) Escalation {
 		Techniques:       nonNil(f.Techniques),
 		FunctionalImpact: a.Impact,
 		Targets: Targets{
-			Organisation:  inc.Organisation,
-			Sector:        inc.Sector,
-			Organisations: []string{inc.Organisation},
-			Sectors:       nonNil(f.Sectors),
-			Tier:          inc.Tier,
-			HostCount:     len(inc.Targets),
+			Organisation:      inc.Organisation,
+			Sector:            inc.Sector,
+			Organisations:     []string{inc.Organisation},
+			OrganisationCount: 1,
+			Sectors:           nonNil(f.Sectors),
+			Tier:              inc.Tier,
+			HostCount:         len(inc.Targets),
 		},
 		Sources: Sources{
 			Count:           len(inc.Sources),
@@ -196,7 +199,8 @@ func (l *Ladder) build(u correlate.Update, previous int) Escalation {
 		Policy:    a.Policy,
 	}
 	if u.Campaign != nil {
-		d.Targets.Organisations = sortedKeys(u.Campaign.Organisations)
+		d.Targets.Organisations = nonNil(u.Campaign.Organisations(ListedOrganisations))
+		d.Targets.OrganisationCount = u.Campaign.OrganisationCount()
 	}
 	if inc.ReconToEffect > 0 {
 		d.Transition = fmt.Sprintf("reconnaissance → destructive in %s", humanDuration(inc.ReconToEffect))
@@ -277,14 +281,6 @@ func sample(inc *correlate.Incident, n int) []string {
 		out = append(out, s)
 	}
 	return out
-}
-
-func sortedKeys(m map[string]int) []string {
-	s := correlate.Set{}
-	for k := range m {
-		s[k] = struct{}{}
-	}
-	return s.Sorted()
 }
 
 func nonNil(s []string) []string {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/casus-sec/casus/classify/assets"
 	"github.com/casus-sec/casus/classify/correlate"
@@ -42,25 +45,86 @@ func TestLadder(t *testing.T) {
 	}{
 		{"below the minimum level stays quiet", []step{{0, severity.CandidacyNone, 0, false}}},
 		{"first level at the minimum escalates", []step{{1, severity.CandidacyNone, 0, true}}},
+		{"a rise below the minimum stays quiet", []step{{0, severity.CandidacyNone, 0, false}, {0, severity.CandidacyNone, time.Minute, false}, {1, severity.CandidacyNone, 2 * time.Minute, true}}},
 		{"a rise escalates, a repeat does not", []step{
 			{2, severity.CandidacyNone, 0, true}, {2, severity.CandidacyNone, time.Minute, false}, {3, severity.CandidacySignificant, 2 * time.Minute, true},
 		}},
-		{"a dip and a return within the cooldown do not flap", []step{
+		{"a repeat long after is not republished", []step{
+			{2, severity.CandidacyNone, 0, true}, {2, severity.CandidacyNone, 30 * 24 * time.Hour, false},
+		}},
+		{"a dip and a return do not flap, however far apart", []step{
 			{3, severity.CandidacySignificant, 0, true}, {2, severity.CandidacyNone, time.Minute, false}, {3, severity.CandidacySignificant, 2 * time.Minute, false},
+			{2, severity.CandidacyNone, 48 * time.Hour, false}, {3, severity.CandidacySignificant, 96 * time.Hour, false},
+		}},
+		{"only a rise past the highest published escalates", []step{
+			{4, severity.CandidacySignificant, 0, true}, {2, severity.CandidacyNone, time.Hour, false}, {3, severity.CandidacySignificant, 2 * time.Hour, false}, {5, severity.CandidacySignificant, 3 * time.Hour, true},
 		}},
 		{"candidacy rising at the same level escalates", []step{
 			{4, severity.CandidacySignificant, 0, true}, {4, severity.CandidacyAACPending, time.Minute, true}, {4, severity.CandidacyAAC, 2 * time.Minute, true}, {4, severity.CandidacyAAC, 3 * time.Minute, false},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := NewLadder(Options{MinLevel: 1, Cooldown: time.Hour})
+			l := NewLadder(Options{MinLevel: 1})
+			published := map[string]bool{}
 			for i, s := range tc.steps {
-				_, ok := l.Consider(update1(s.level, s.cand, s.at))
+				e, ok := l.Consider(update1(s.level, s.cand, s.at))
 				if ok != s.publish {
 					t.Errorf("step %d (L%d %s): published %v, want %v", i, s.level, s.cand, ok, s.publish)
 				}
+				if ok && published[e.ID] {
+					t.Errorf("step %d: L%d %s published twice", i, s.level, s.cand)
+				}
+				published[e.ID] = ok
 			}
 		})
+	}
+}
+
+// An escalation of a wide campaign names at most ListedOrganisations of its
+// organisations, the first in sorted order, and counts them all.
+func TestTargetsAreBounded(t *testing.T) {
+	tr := correlate.New(correlate.Options{Intel: mustIntel(t), MaxCampaignOrganisations: 25})
+	scan := func(src, dst string, at time.Duration) []correlate.Update {
+		return tr.Observe(event.Signal{RuleID: "scan", Class: event.ClassReconnaissance, Tactics: []string{"TA0043"}, Techniques: []string{"T1595.001"},
+			Time: t0.Add(at), Source: src, Target: dst})
+	}
+	for i := range 30 {
+		scan("203.0.113.10", fmt.Sprintf("172.16.%d.1", 29-i), time.Duration(i)*time.Second)
+	}
+	last := scan(strings.Repeat("é", 200)+".example", "172.16.0.1", time.Minute) // 409 bytes
+	e, ok := NewLadder(Options{}).Consider(last[0])
+	if !ok {
+		t.Fatal("no escalation")
+	}
+	tg := e.Data.Targets
+	// The campaign keeps the names of the first 25 to join (172.16.29 down
+	// to 172.16.5); the escalation lists the first 20 of them in sorted order.
+	var want []string
+	for i := 5; i <= 29; i++ {
+		want = append(want, fmt.Sprintf("unknown 172.16.%d.0/24", i))
+	}
+	slices.Sort(want)
+	want = want[:ListedOrganisations]
+	if !slices.Equal(tg.Organisations, want) {
+		t.Errorf("organisations %v, want %v", tg.Organisations, want)
+	}
+	if tg.OrganisationCount != 30 {
+		t.Errorf("organisation_count %d, want 30", tg.OrganisationCount)
+	}
+	if len(e.Data.Sources.Sample) != 2 {
+		t.Errorf("sample %q, want the two sources", e.Data.Sources.Sample)
+	}
+	for _, s := range e.Data.Sources.Sample {
+		if len(s) > 255 || !utf8.ValidString(s) {
+			t.Errorf("sample of %d bytes (valid UTF-8 %v)", len(s), utf8.ValidString(s))
+		}
+	}
+	b, err := Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"organisation_count":30`)) {
+		t.Errorf("no organisation_count in %s", b)
 	}
 }
 
@@ -89,12 +153,8 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := intel.Load("testdata/intel.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := correlate.New(correlate.Options{Assets: inv, Intel: in})
-	l := NewLadder(Options{Source: "casus/test", MinLevel: 1, Cooldown: time.Hour})
+	tr := correlate.New(correlate.Options{Assets: inv, Intel: mustIntel(t)})
+	l := NewLadder(Options{Source: "casus/test", MinLevel: 1})
 	var out bytes.Buffer
 	sigs := []event.Signal{
 		{RuleID: "r-scan", RuleTitle: "Horizontal port scan", RuleLevel: "medium", Class: event.ClassReconnaissance, Tactics: []string{"TA0043"}, Techniques: []string{"T1595.001"},
@@ -145,6 +205,15 @@ func TestGolden(t *testing.T) {
 			}
 		}
 	}
+}
+
+func mustIntel(t *testing.T) *intel.Intel {
+	t.Helper()
+	in, err := intel.Load("testdata/intel.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }
 
 // checkWording enforces that casus never states an armed attack as a finding:

@@ -126,7 +126,7 @@ func pipelineOptions(cfg config.Config, know *Knowledge, decoders *decode.Regist
 		Decoders: decoders,
 		Rules:    know.Rules,
 		Tracker:  correlate.Options{Assets: know.Assets, Intel: know.Intel, Policy: know.Policy, EvidenceCap: know.Policy.EvidenceCap},
-		Ladder:   escalate.Options{Source: "casus/" + cfg.Group.ID, MinLevel: cfg.MinLevel, Cooldown: know.Policy.Cooldown},
+		Ladder:   escalate.Options{Source: "casus/" + cfg.Group.ID, MinLevel: cfg.MinLevel},
 		Metrics:  m,
 	}
 }
