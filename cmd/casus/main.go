@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "config":
 		return cmdConfig(stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, "casus", app.Version)
+		fmt.Fprintln(stdout, "casus", app.VersionString())
 		return exitOK
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -44,6 +44,7 @@ type handler struct {
 	out         publisher
 	latency     *kafka.Metrics
 	tooLarge    *prometheus.CounterVec
+	deadLetters *prometheus.CounterVec
 
 	res  pipeline.Result
 	msgs []kafka.Message
@@ -118,6 +119,11 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 	if err := h.out.Publish(ctx, h.msgs); err != nil {
 		return err
 	}
+	for _, m := range h.msgs {
+		if m.Topic == h.topics.Deadletter {
+			h.deadLetters.WithLabelValues(headerValue(m, HeaderReason)).Inc()
+		}
+	}
 	now := time.Now()
 	for _, c := range lat {
 		if !c.at.IsZero() {
@@ -125,6 +131,15 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 		}
 	}
 	return nil
+}
+
+func headerValue(m kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 // ReasonOutputTooLarge is the dead-letter reason of a record whose output

@@ -381,11 +381,14 @@ func TestMalformedRecordsIntegration(t *testing.T) {
 		t.Fatalf("scenario too short to interleave all bad records")
 	}
 	cfg := e.config(topic)
-	_, stop := e.start(cfg, know)
+	svc, stop := e.start(cfg, know)
 	e.produce(topic, msgs)
 	e.waitCommitted(cfg.Group.ID, topic, 3*time.Minute)
 	if err := stop(); err != nil {
 		t.Fatalf("service stop: %v", err)
+	}
+	if n := metricValue(t, svc, "casus_deadletters_total"); n != float64(len(bad)) {
+		t.Errorf("casus_deadletters_total %v, want %d", n, len(bad))
 	}
 
 	dead := e.readAll(cfg.Deadletter)

@@ -41,11 +41,14 @@ type Service struct {
 // Version is the build's version, set by the linker or read from build info.
 var Version = ""
 
+// VersionString is the version to report: the linker's, the module's, or "devel".
+func VersionString() string { return version() }
+
 func version() string {
 	if Version != "" {
 		return Version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
 	return "devel"
@@ -114,6 +117,9 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 		orgOf:       signalKey(know),
 		out:         producer,
 		latency:     km,
+		deadLetters: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_deadletters_total", Help: "Dead letters acknowledged by the brokers, by reason.",
+		}, []string{"reason"}),
 		tooLarge: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_outputs_too_large_total", Help: "Signals or escalations too large to publish, replaced by a dead letter of their record.",
 		}, []string{"output"}),
