@@ -155,10 +155,6 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	return failed
 }
 
-type fetched struct {
-	msg     Message
-	fetched time.Time
-}
 
 func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generation, h Handler) error {
 	n := 0
@@ -175,7 +171,7 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 
 	// Readers start at once and block when the channel is full; the
 	// processing goroutine first rebuilds the handler's state.
-	msgs := make(chan fetched, c.cfg.BatchSize)
+	msgs := make(chan Message, c.cfg.BatchSize)
 	for topic, as := range gen.Assignments {
 		for _, a := range as {
 			gen.Start(func(gctx context.Context) { c.read(ctx, gctx, topic, a, msgs) })
@@ -230,7 +226,7 @@ func (c *Consumer) rebuildOrBackOff(ctx, gctx context.Context, gen *kafkago.Gene
 }
 
 // read fetches one partition into msgs until the generation or the run ends.
-func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.PartitionAssignment, msgs chan<- fetched) {
+func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.PartitionAssignment, msgs chan<- Message) {
 	r := c.partitionReader(topic, a.ID)
 	defer r.Close()
 	if err := r.SetOffset(a.Offset); err != nil {
@@ -258,7 +254,7 @@ func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.Parti
 		}
 		c.m.lag.WithLabelValues(topic, part).Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
 		select {
-		case msgs <- fetched{msg: m, fetched: time.Now()}:
+		case msgs <- m:
 		case <-fctx.Done():
 			return
 		}
@@ -266,7 +262,7 @@ func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.Parti
 }
 
 // process batches records, hands them to h and commits what h finished.
-func (c *Consumer) process(ctx, gctx, work context.Context, gen *kafkago.Generation, msgs <-chan fetched, h Handler) error {
+func (c *Consumer) process(ctx, gctx, work context.Context, gen *kafkago.Generation, msgs <-chan Message, h Handler) error {
 	batch := make([]Message, 0, c.cfg.BatchSize)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
@@ -280,14 +276,14 @@ func (c *Consumer) process(ctx, gctx, work context.Context, gen *kafkago.Generat
 		case <-gctx.Done():
 			return nil
 		case f := <-msgs:
-			batch = append(batch, f.msg)
+			batch = append(batch, f)
 		}
 		timer.Reset(c.cfg.BatchTimeout)
 	fill:
 		for len(batch) < c.cfg.BatchSize {
 			select {
 			case f := <-msgs:
-				batch = append(batch, f.msg)
+				batch = append(batch, f)
 			case <-timer.C:
 				break fill
 			case <-ctx.Done():
