@@ -155,7 +155,6 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	return failed
 }
 
-
 func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generation, h Handler) error {
 	n := 0
 	var parts []string
