@@ -26,6 +26,7 @@ const (
 	HeaderSourcePartition = "casus.source.partition"
 	HeaderSourceOffset    = "casus.source.offset"
 	HeaderTruncated       = "casus.truncated"
+	HeaderHeadersDropped  = "casus.headers.dropped"
 )
 
 // publisher is what the handler needs of a producer.
@@ -175,18 +176,29 @@ func escalationMessage(topic string, e escalate.Escalation, value []byte) kafka.
 
 // deadLetter keeps the original key, value and headers and adds why and
 // whence. casus's own headers on the original (a dead letter fed back in)
-// are replaced, not repeated. A record too large for the brokers is cut to
-// fit, and says how long it was.
+// are replaced, not repeated. The original headers get a byte budget (the
+// rest are dropped and counted in a header); then a record too large to
+// publish is cut, value first, then key, and says how long it was.
 func deadLetter(topic string, m kafka.Message, d *pipeline.DeadLetter) kafka.Message {
 	errText := d.Err.Error()
 	if len(errText) > 1024 {
 		errText = strings.ToValidUTF8(errText[:1024], "")
 	}
-	headers := make([]kafka.Header, 0, len(m.Headers)+6)
+	headers := make([]kafka.Header, 0, len(m.Headers)+7)
+	budget, dropped := headerBudget, 0
 	for _, h := range m.Headers {
-		if !strings.HasPrefix(h.Key, "casus.") {
-			headers = append(headers, h)
+		if strings.HasPrefix(h.Key, "casus.") {
+			continue
 		}
+		if n := len(h.Key) + len(h.Value); n <= budget {
+			headers = append(headers, h)
+			budget -= n
+		} else {
+			dropped++
+		}
+	}
+	if dropped > 0 {
+		headers = append(headers, kafka.Header{Key: HeaderHeadersDropped, Value: []byte(strconv.Itoa(dropped))})
 	}
 	headers = append(headers,
 		kafka.Header{Key: HeaderReason, Value: []byte(d.Reason)},
@@ -197,7 +209,6 @@ func deadLetter(topic string, m kafka.Message, d *pipeline.DeadLetter) kafka.Mes
 	)
 	out := kafka.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: headers}
 	if over := size(out) - kafka.MaxRecordBytes; over > 0 {
-		// Cut the value first, then the key; the headers are bounded.
 		orig := len(m.Value)
 		cut := min(over+64, len(out.Value))
 		out.Value = out.Value[:len(out.Value)-cut]
@@ -208,6 +219,10 @@ func deadLetter(topic string, m kafka.Message, d *pipeline.DeadLetter) kafka.Mes
 	}
 	return out
 }
+
+// headerBudget bounds the bytes of a record's own headers a dead letter
+// keeps: headers are the one part of a record the cut above cannot shorten.
+const headerBudget = 64 << 10
 
 // signalKey is the organisation a signal's target belongs to.
 func signalKey(k *Knowledge) func(string) string {

@@ -36,18 +36,35 @@ func TestDeadLetter(t *testing.T) {
 		t.Errorf("error header of %d bytes is not a valid cut of the message", len(e))
 	}
 
-	big := kafka.Message{Topic: "telemetry", Key: []byte(strings.Repeat("k", 200<<10)), Value: []byte(strings.Repeat("v", 2<<20))}
+	big := kafka.Message{Topic: "telemetry", Key: []byte(strings.Repeat("k", 200<<10)), Value: []byte(strings.Repeat("v", 2<<20)),
+		Headers: []kafka.Header{{Key: "small", Value: []byte("kept")}, {Key: "huge", Value: []byte(strings.Repeat("h", 1_010_000))}}}
 	dl = deadLetter("dlq", big, &pipeline.DeadLetter{Reason: decode.ReasonTooLarge, Err: errors.New("too large")})
-	if size(dl) > kafka.MaxRecordBytes || headers(dl)[HeaderTruncated] != "2097152" {
-		t.Errorf("oversize dead letter: %d bytes, truncated header %q", size(dl), headers(dl)[HeaderTruncated])
+	h = headers(dl)
+	if size(dl) > kafka.MaxRecordBytes || h[HeaderTruncated] != "2097152" || !strings.HasPrefix(string(big.Value), string(dl.Value)) {
+		t.Errorf("oversize dead letter: %d bytes, truncated header %q", size(dl), h[HeaderTruncated])
+	}
+	if h["small"] != "kept" || h["huge"] != "" || h[HeaderHeadersDropped] != "1" {
+		t.Errorf("header budget: small %q, huge kept %v, dropped %q", h["small"], h["huge"] != "", h[HeaderHeadersDropped])
+	}
+	// An empty value with a header near the broker's limit must still fit.
+	hdrOnly := kafka.Message{Topic: "telemetry", Headers: []kafka.Header{{Key: "huge", Value: []byte(strings.Repeat("h", 1_010_000))}}}
+	if dl = deadLetter("dlq", hdrOnly, &pipeline.DeadLetter{Reason: decode.ReasonEmpty, Err: errors.New("empty")}); size(dl) > kafka.MaxRecordBytes {
+		t.Errorf("dead letter of a header-heavy record is %d bytes", size(dl))
 	}
 }
 
 func isValidUTF8(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
-type failingPublisher struct{ err error }
+// recordingPublisher keeps what it was asked to publish and answers err.
+type recordingPublisher struct {
+	got []kafka.Message
+	err error
+}
 
-func (f failingPublisher) Publish(context.Context, []kafka.Message) error { return f.err }
+func (r *recordingPublisher) Publish(_ context.Context, msgs []kafka.Message) error {
+	r.got = append(r.got, msgs...)
+	return r.err
+}
 
 // A publish failure is returned, so the consumer commits nothing.
 func TestHandleReturnsPublishFailure(t *testing.T) {
@@ -62,9 +79,54 @@ func TestHandleReturnsPublishFailure(t *testing.T) {
 	}
 	h := svc.handler
 	perm := &kafka.PermanentError{Err: errors.New("broker says no")}
-	h.out = failingPublisher{perm}
+	pub := &recordingPublisher{err: perm}
+	h.out = pub
 	batch := []kafka.Message{{Topic: "telemetry", Value: []byte(`{"event":{"category":"process"},"host":{"name":"h"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`)}}
 	if err := h.Handle(context.Background(), batch); !errors.Is(err, perm) {
 		t.Fatalf("Handle returned %v, want the publish failure", err)
+	}
+	found := false
+	for _, m := range pub.got {
+		found = found || (m.Topic == cfg.Signals && strings.Contains(string(m.Value), "Shadow copies deleted"))
+	}
+	if !found {
+		t.Errorf("the %d records handed to the publisher lack the shadow-copy signal", len(pub.got))
+	}
+}
+
+// A signal too large to publish becomes a dead letter of its record.
+func TestHandleReplacesOversizeOutput(t *testing.T) {
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	svc, err := NewService(cfg, know, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := svc.handler
+	pub := &recordingPublisher{}
+	h.out = pub
+	host := strings.Repeat("h", 990_000) // within the 1 MiB input limit; its signal is not
+	rec := kafka.Message{Topic: "telemetry", Partition: 1, Offset: 7,
+		Value: []byte(`{"event":{"category":"process"},"host":{"name":"` + host + `"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`)}
+	if err := h.Handle(context.Background(), []kafka.Message{rec}); err != nil {
+		t.Fatal(err)
+	}
+	var dead []kafka.Message
+	for _, m := range pub.got {
+		if size(m) > kafka.MaxRecordBytes {
+			t.Errorf("published a %d-byte record to %s", size(m), m.Topic)
+		}
+		if m.Topic == cfg.Deadletter {
+			dead = append(dead, m)
+		}
+	}
+	if len(dead) == 0 || headers(dead[0])[HeaderReason] != string(ReasonOutputTooLarge) || headers(dead[0])[HeaderSourceOffset] != "7" {
+		t.Fatalf("no output_too_large dead letter among %d records", len(pub.got))
+	}
+	if n := metricValue(t, svc, "casus_outputs_too_large_total"); n < 1 {
+		t.Errorf("casus_outputs_too_large_total %v", n)
 	}
 }
