@@ -9,7 +9,7 @@
 // pipeline never stops on one.
 //
 // Metrics (all prefixed casus_): records_consumed_total{topic},
-// decode_failures_total{topic,reason}, timestamp_fallbacks_total{topic},
+// decode_failures_total{topic,reason}, timestamp_fallbacks_total{topic,reason},
 // signals_total{class,level}, escalations_total{level,candidacy},
 // incidents_open{level}, state_entries{kind}, state_evictions_total{kind},
 // rule_evaluation_seconds.

@@ -30,8 +30,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "casus_decode_failures_total", Help: "Records that could not be decoded, by topic and reason.",
 		}, []string{"topic", "reason"}),
 		timestampFallbacks: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "casus_timestamp_fallbacks_total", Help: "Events without a timestamp that took the record's timestamp, by topic.",
-		}, []string{"topic"}),
+			Name: "casus_timestamp_fallbacks_total", Help: "Events whose own time was missing, implausible or in the future, given the record's time instead, by topic and reason.",
+		}, []string{"topic", "reason"}),
 		signals: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_signals_total", Help: "Rule matches, by activity class and rule level.",
 		}, []string{"class", "level"}),

@@ -64,8 +64,11 @@ type Pipeline struct {
 	levels map[string]int // incident id → level, for incidents_open
 	emit   func(event.Signal)
 	cur    *Result
-	evict  uint64
-	corrEv uint64
+	// watermark is the latest plausible event time seen: the fallback
+	// time of an event that has none when the record has none either.
+	watermark time.Time
+	evict     uint64
+	corrEv    uint64
 }
 
 // New returns a Pipeline.
@@ -99,11 +102,27 @@ func (p *Pipeline) Process(r Record, res *Result) {
 		res.Dead = &DeadLetter{Reason: reason, Err: err}
 		return
 	}
-	if p.ev.Timestamp.IsZero() {
-		// The sensor gave no time: the record's own timestamp is the best
-		// event time there is. Counted, so a silent sensor clock shows.
-		p.ev.Timestamp = r.Time
-		p.m.timestampFallbacks.WithLabelValues(r.Topic).Inc()
+	if reason := implausible(p.ev.Timestamp, r.Time); reason != "" {
+		// A missing, impossible or far-future event time would move the
+		// correlation windows for everyone (one record stamped 2200 would
+		// expire every window). The record's own timestamp is the next best
+		// time, else the latest plausible event time seen. Counted by
+		// reason, so a broken sensor clock shows.
+		fallback := r.Time
+		if implausible(fallback, time.Time{}) != "" {
+			fallback = p.watermark
+		}
+		if fallback.IsZero() {
+			reason := decode.ReasonMissingField
+			p.m.decodeFailures.WithLabelValues(r.Topic, string(reason)).Inc()
+			res.Dead = &DeadLetter{Reason: reason, Err: fmt.Errorf("event time %s: no usable @timestamp and no record time to fall back on", reason)}
+			return
+		}
+		p.ev.Timestamp = fallback
+		p.m.timestampFallbacks.WithLabelValues(r.Topic, reason).Inc()
+	}
+	if p.ev.Timestamp.After(p.watermark) {
+		p.watermark = p.ev.Timestamp
 	}
 	evid := event.Evidence{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, EventTime: p.ev.Timestamp.UTC()}
 
@@ -172,4 +191,29 @@ func (p *Pipeline) updateState() {
 		p.m.stateEvictions.WithLabelValues("correlation_group").Add(float64(d))
 		p.corrEv = cs.Evictions
 	}
+}
+
+// Event times outside these bounds are not believed: before them sensors
+// with a dead clock report 1970, after them Go's nanosecond clock overflows.
+var (
+	earliestEventTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestEventTime   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// MaxFutureSkew is how far an event may claim to lie after its record's own
+// timestamp (clock skew between a sensor and the broker).
+const MaxFutureSkew = time.Hour
+
+// implausible says why t cannot serve as an event time ("" when it can):
+// missing, outside the plausible years, or too far after ref (when known).
+func implausible(t, ref time.Time) string {
+	switch {
+	case t.IsZero():
+		return "missing"
+	case t.Before(earliestEventTime) || !t.Before(latestEventTime):
+		return "implausible"
+	case !ref.IsZero() && t.After(ref.Add(MaxFutureSkew)):
+		return "future"
+	}
+	return ""
 }

@@ -65,7 +65,7 @@ func TestProcess(t *testing.T) {
 			}
 		})
 	}
-	if n := testutil.ToFloat64(p.m.timestampFallbacks.WithLabelValues("t")); n != 1 {
+	if n := testutil.ToFloat64(p.m.timestampFallbacks.WithLabelValues("t", "missing")); n != 1 {
 		t.Errorf("timestamp fallbacks %v, want 1", n)
 	}
 	if n := testutil.ToFloat64(p.m.decodeFailures.WithLabelValues("t", "too_large")); n != 1 {
@@ -101,5 +101,62 @@ func TestCloseReleasesGauges(t *testing.T) {
 	p.Close()
 	if open() != 0 {
 		t.Errorf("incidents_open %v after Close, want 0", open())
+	}
+}
+
+func TestImplausibleEventTimes(t *testing.T) {
+	recTime := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	shadow := func(ts string) string {
+		stamp := ""
+		if ts != "" {
+			stamp = `"@timestamp":"` + ts + `",`
+		}
+		return `{` + stamp + `"event":{"category":"process"},"host":{"name":"ws1","ip":"10.0.0.1"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`
+	}
+	for _, tc := range []struct {
+		name    string
+		ts      string
+		record  time.Time
+		want    time.Time
+		reason  string
+		deadFor decode.Reason
+	}{
+		{"plausible", "2026-03-02T07:59:00Z", recTime, time.Date(2026, 3, 2, 7, 59, 0, 0, time.UTC), "", ""},
+		{"an old but plausible event is kept", "2025-01-01T00:00:00Z", recTime, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), "", ""},
+		{"dead sensor clock", "1970-01-01T00:00:05Z", recTime, recTime, "implausible", ""},
+		{"year 9999", "9999-12-31T23:59:59Z", recTime, recTime, "implausible", ""},
+		{"a day ahead of its record", "2026-03-03T08:00:00Z", recTime, recTime, "future", ""},
+		{"no time and no record time", "", time.Time{}, time.Time{}, "", decode.ReasonMissingField},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPipeline(t, nil)
+			var res Result
+			p.Process(Record{Topic: "t", Value: []byte(shadow(tc.ts)), Time: tc.record, Format: "ecs"}, &res)
+			if tc.deadFor != "" {
+				if res.Dead == nil || res.Dead.Reason != tc.deadFor {
+					t.Fatalf("dead letter %+v, want %s", res.Dead, tc.deadFor)
+				}
+				return
+			}
+			if res.Dead != nil || len(res.Signals) != 1 {
+				t.Fatalf("dead %v, %d signals", res.Dead, len(res.Signals))
+			}
+			if got := res.Signals[0].Time; !got.Equal(tc.want) {
+				t.Errorf("signal time %s, want %s", got, tc.want)
+			}
+			if tc.reason != "" {
+				if n := testutil.ToFloat64(p.m.timestampFallbacks.WithLabelValues("t", tc.reason)); n != 1 {
+					t.Errorf("fallbacks{reason=%s} = %v", tc.reason, n)
+				}
+			}
+		})
+	}
+	// Without a record time the latest plausible event time stands in.
+	p := newPipeline(t, nil)
+	var res Result
+	p.Process(Record{Topic: "t", Value: []byte(shadow("2026-03-02T06:00:00Z")), Format: "ecs"}, &res)
+	p.Process(Record{Topic: "t", Value: []byte(shadow("2200-06-01T00:00:00Z")), Format: "ecs"}, &res)
+	if res.Dead != nil || len(res.Signals) != 1 || !res.Signals[0].Time.Equal(time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)) {
+		t.Errorf("offline far-future event: dead %v, signals %v", res.Dead, res.Signals)
 	}
 }
