@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/kafka"
@@ -53,6 +54,10 @@ func TestDeadLetter(t *testing.T) {
 	}
 }
 
+// recordTime is the Kafka timestamp of the records the handler tests feed:
+// their events carry no time of their own.
+var recordTime = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
 func isValidUTF8(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
 
 // recordingPublisher keeps what it was asked to publish and answers err.
@@ -81,7 +86,7 @@ func TestHandleReturnsPublishFailure(t *testing.T) {
 	perm := &kafka.PermanentError{Err: errors.New("broker says no")}
 	pub := &recordingPublisher{err: perm}
 	h.out = pub
-	batch := []kafka.Message{{Topic: "telemetry", Value: []byte(`{"event":{"category":"process"},"host":{"name":"h"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`)}}
+	batch := []kafka.Message{{Topic: "telemetry", Time: recordTime, Value: []byte(`{"event":{"category":"process"},"host":{"name":"h"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`)}}
 	if err := h.Handle(context.Background(), batch); !errors.Is(err, perm) {
 		t.Fatalf("Handle returned %v, want the publish failure", err)
 	}
@@ -109,7 +114,7 @@ func TestHandleReplacesOversizeOutput(t *testing.T) {
 	pub := &recordingPublisher{}
 	h.out = pub
 	host := strings.Repeat("h", 990_000) // within the 1 MiB input limit; its signal is not
-	rec := kafka.Message{Topic: "telemetry", Partition: 1, Offset: 7,
+	rec := kafka.Message{Topic: "telemetry", Partition: 1, Offset: 7, Time: recordTime,
 		Value: []byte(`{"event":{"category":"process"},"host":{"name":"` + host + `"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`)}
 	if err := h.Handle(context.Background(), []kafka.Message{rec}); err != nil {
 		t.Fatal(err)
