@@ -54,8 +54,12 @@ type Incident struct {
 	// ReconToEffect is the delay from the first reconnaissance of a target
 	// to the first destructive signal on that same target (0: none yet).
 	ReconToEffect time.Duration
-	FirstDenial   time.Time
-	LastDenial    time.Time
+	// The current run of denial-of-service signals and the longest run so
+	// far: a denial lasts while its signals keep coming, not from the first
+	// flood to the last one days later.
+	DenialStart   time.Time
+	DenialLast    time.Time
+	LongestDenial time.Duration
 	Signals       int
 	Class         event.Class // gravest class seen
 
@@ -356,12 +360,7 @@ func (t *Tracker) fold(inc *Incident, sig event.Signal, asset assets.Asset) {
 			inc.ReconToEffect = sig.Time.Sub(at)
 		}
 		if isDenial(sig.Techniques) {
-			if inc.FirstDenial.IsZero() || sig.Time.Before(inc.FirstDenial) {
-				inc.FirstDenial = sig.Time
-			}
-			if sig.Time.After(inc.LastDenial) {
-				inc.LastDenial = sig.Time
-			}
+			inc.foldDenial(sig.Time)
 		}
 	}
 	t.keepEvidence(inc, sig)
@@ -545,8 +544,8 @@ func (t *Tracker) Facts(inc *Incident) severity.Facts {
 			f.T1Sectors = 1
 		}
 	}
-	if !inc.FirstDenial.IsZero() {
-		f.DenialFor = inc.LastDenial.Sub(inc.FirstDenial)
+	if inc.LongestDenial > 0 {
+		f.DenialFor = inc.LongestDenial
 	}
 	if len(inc.Sources) > 0 {
 		f.SourceClusters = 1
@@ -702,4 +701,25 @@ func clip(s string) string {
 		i = maxString // not UTF-8 here: no boundary to keep
 	}
 	return s[:i]
+}
+
+// DenialGap is the longest silence between denial-of-service signals that
+// still counts as one continuous denial; flood rules fire about once a
+// minute while a flood lasts.
+const DenialGap = 10 * time.Minute
+
+func (inc *Incident) foldDenial(at time.Time) {
+	inRun := !inc.DenialStart.IsZero() &&
+		!at.Before(inc.DenialStart.Add(-DenialGap)) && !at.After(inc.DenialLast.Add(DenialGap))
+	if !inRun {
+		inc.DenialStart, inc.DenialLast = at, at
+		return
+	}
+	if at.Before(inc.DenialStart) {
+		inc.DenialStart = at
+	}
+	if at.After(inc.DenialLast) {
+		inc.DenialLast = at
+	}
+	inc.LongestDenial = max(inc.LongestDenial, inc.DenialLast.Sub(inc.DenialStart))
 }

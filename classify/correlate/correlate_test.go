@@ -429,3 +429,29 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
+
+func TestDenialLastsWhileItsSignalsKeepComing(t *testing.T) {
+	flood := func(at time.Duration) event.Signal {
+		return event.Signal{RuleID: "flood", Class: event.ClassDestructive, Tactics: []string{"TA0040"}, Techniques: []string{"T1498.001"},
+			Time: t0.Add(at), Source: "198.18.0.1", Target: "10.20.0.80", Count: 30}
+	}
+	tr := tracker(t, 0)
+	var u []Update
+	for m := 0; m <= 30; m++ { // a flood signalled every minute for 30 minutes
+		u = tr.Observe(flood(time.Duration(m) * time.Minute))
+	}
+	if d := u[0].Facts.DenialFor; d != 30*time.Minute {
+		t.Errorf("continuous flood: denial %s, want 30m", d)
+	}
+	// A second one-minute flood two days later does not make it a 48-hour denial.
+	tr.Observe(flood(48 * time.Hour))
+	u = tr.Observe(flood(48*time.Hour + time.Minute))
+	if d := u[0].Facts.DenialFor; d != 30*time.Minute {
+		t.Errorf("two floods two days apart: denial %s, want the longer run, 30m", d)
+	}
+	// A record stamped long before, out of order, is a run of its own.
+	u = tr.Observe(flood(-400 * 24 * time.Hour))
+	if d := u[0].Facts.DenialFor; d != 30*time.Minute {
+		t.Errorf("out-of-order old flood: denial %s, want 30m", d)
+	}
+}
