@@ -342,14 +342,16 @@ func kafkaLogger(l *slog.Logger, level slog.Level) kafkago.LoggerFunc {
 // consumer group assigns partitions, each reader only fetches.
 func (c *Consumer) partitionReader(topic string, partition int) *kafkago.Reader {
 	return kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:     c.cfg.Brokers,
-		Dialer:      c.cfg.Dialer,
-		Topic:       topic,
-		Partition:   partition,
-		MinBytes:    1,
-		MaxBytes:    c.cfg.MaxBytes,
-		MaxWait:     250 * time.Millisecond,
-		ErrorLogger: kafkaLogger(c.log, slog.LevelWarn),
+		Brokers:   c.cfg.Brokers,
+		Dialer:    c.cfg.Dialer,
+		Topic:     topic,
+		Partition: partition,
+		MinBytes:  1,
+		MaxBytes:  c.cfg.MaxBytes,
+		MaxWait:   250 * time.Millisecond,
+		// Records of aborted transactions were never meant to be seen.
+		IsolationLevel: kafkago.ReadCommitted,
+		ErrorLogger:    kafkaLogger(c.log, slog.LevelWarn),
 	})
 }
 

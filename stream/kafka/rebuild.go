@@ -3,6 +3,7 @@ package kafka
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -79,7 +80,21 @@ func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.Partition
 	n := 0
 	batch := make([]Message, 0, c.cfg.BatchSize)
 	for {
-		m, err := r.FetchMessage(ctx)
+		// Nothing may be readable below stop (transaction markers, a
+		// compaction gap at the end of an idle partition): a fetch that
+		// finds nothing for a while ends the replay instead of waiting for
+		// the next record to be produced.
+		fctx, cancel := context.WithTimeout(ctx, replayIdle)
+		m, err := r.FetchMessage(fctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			if len(batch) > 0 {
+				rb.Rebuild(batch)
+				n += len(batch)
+			}
+			c.log.Warn("rebuild found no more records before the committed offset", "topic", topic, "partition", a.ID, "at", r.Offset(), "stop", stop)
+			return n, nil
+		}
 		if err != nil {
 			return n, fmt.Errorf("rebuild %s/%d at offset %d of [%d, %d): %w", topic, a.ID, start+int64(n), start, stop, err)
 		}
@@ -100,6 +115,10 @@ func (c *Consumer) replay(ctx context.Context, topic string, a kafkago.Partition
 		}
 	}
 }
+
+// replayIdle is how long a replay fetch may find nothing before the
+// replay of that partition is taken as complete.
+const replayIdle = 5 * time.Second
 
 // bounds returns a partition's log start, its end (the next offset to be
 // written) and the first offset inside the rebuild window (-1 without one).
