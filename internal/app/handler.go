@@ -70,7 +70,7 @@ func (h *handler) Reset() {
 // they cause: it was published before their offsets were committed.
 func (h *handler) Rebuild(batch []kafka.Message) {
 	for _, m := range batch {
-		h.pipe.Process(h.record(m), &h.res)
+		h.pipe.Replay(h.record(m), &h.res)
 	}
 }
 

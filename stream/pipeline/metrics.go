@@ -53,3 +53,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 }
+
+// withoutCounters returns Metrics that share m's gauges but count into
+// unregistered counters, for replays that must not be counted twice.
+func (m *Metrics) withoutCounters() *Metrics {
+	q := NewMetrics(nil)
+	q.incidentsOpen, q.stateEntries, q.stateEvictions = m.incidentsOpen, m.stateEntries, m.stateEvictions
+	return q
+}

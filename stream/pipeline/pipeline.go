@@ -59,6 +59,7 @@ type Pipeline struct {
 	tracker *correlate.Tracker
 	ladder  *escalate.Ladder
 	m       *Metrics
+	quiet   *Metrics // Metrics with the live gauges and unregistered counters
 
 	ev     event.Event
 	levels map[string]int // incident id → level, for incidents_open
@@ -88,8 +89,20 @@ func New(opt Options) (*Pipeline, error) {
 		m:       m,
 		levels:  map[string]int{},
 	}
+	p.quiet = m.withoutCounters()
 	p.emit = func(s event.Signal) { p.cur.Signals = append(p.cur.Signals, s) }
 	return p, nil
+}
+
+// Replay runs a record already processed before (to rebuild state after a
+// restart) through the pipeline: state and gauges change as in Process,
+// but the counters of records, signals, escalations and failures do not
+// count it a second time.
+func (p *Pipeline) Replay(r Record, res *Result) {
+	m := p.m
+	p.m = p.quiet
+	defer func() { p.m = m }()
+	p.Process(r, res)
 }
 
 // Process runs one record through the pipeline and fills res.

@@ -160,3 +160,27 @@ func TestImplausibleEventTimes(t *testing.T) {
 		t.Errorf("offline far-future event: dead %v, signals %v", res.Dead, res.Signals)
 	}
 }
+
+// A replayed record changes state but is not counted again.
+func TestReplayIsNotCountedTwice(t *testing.T) {
+	p := newPipeline(t, nil)
+	var res Result
+	rec := Record{Topic: "t", Format: "ecs", Value: []byte(`{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"},"host":{"name":"ws1","ip":"10.0.0.1"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`)}
+	p.Replay(rec, &res)
+	if len(res.Signals) != 1 {
+		t.Fatalf("replay produced %d signals", len(res.Signals))
+	}
+	if n := testutil.ToFloat64(p.m.consumed.WithLabelValues("t")); n != 0 {
+		t.Errorf("replay counted as consumed: %v", n)
+	}
+	if n := testutil.ToFloat64(p.m.signals.WithLabelValues("destructive", "high")); n != 0 {
+		t.Errorf("replay counted its signal: %v", n)
+	}
+	var open float64
+	for lvl := 0; lvl <= 5; lvl++ {
+		open += testutil.ToFloat64(p.m.incidentsOpen.WithLabelValues(strconv.Itoa(lvl)))
+	}
+	if open != 1 {
+		t.Errorf("incidents_open %v after replay, want 1: the state is real", open)
+	}
+}
