@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/kafka"
 	"github.com/casus-sec/casus/stream/pipeline"
@@ -73,15 +74,7 @@ func (r *recordingPublisher) Publish(_ context.Context, msgs []kafka.Message) er
 
 // A publish failure is returned, so the consumer commits nothing.
 func TestHandleReturnsPublishFailure(t *testing.T) {
-	know, err := ScenarioKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig()
-	svc, err := NewService(cfg, know, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, cfg := testService(t)
 	h := svc.handler
 	perm := &kafka.PermanentError{Err: errors.New("broker says no")}
 	pub := &recordingPublisher{err: perm}
@@ -101,15 +94,7 @@ func TestHandleReturnsPublishFailure(t *testing.T) {
 
 // A signal too large to publish becomes a dead letter of its record.
 func TestHandleReplacesOversizeOutput(t *testing.T) {
-	know, err := ScenarioKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := testConfig()
-	svc, err := NewService(cfg, know, testLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, cfg := testService(t)
 	h := svc.handler
 	pub := &recordingPublisher{}
 	h.out = pub
@@ -134,4 +119,19 @@ func TestHandleReplacesOversizeOutput(t *testing.T) {
 	if n := metricValue(t, svc, "casus_outputs_too_large_total"); n < 1 {
 		t.Errorf("casus_outputs_too_large_total %v", n)
 	}
+}
+
+// testService builds a service on the scenario's knowledge without starting it.
+func testService(t *testing.T) (*Service, config.Config) {
+	t.Helper()
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	svc, err := NewService(cfg, know, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, cfg
 }

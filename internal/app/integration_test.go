@@ -62,6 +62,19 @@ func (e *env) config(inputTopic string) config.Config {
 	return cfg
 }
 
+// scenarioTopic creates the test's telemetry topic and loads the scenario's
+// knowledge.
+func (e *env) scenarioTopic(partitions int, configs map[string]string) (string, *Knowledge) {
+	e.t.Helper()
+	topic := e.prefix + "-telemetry"
+	e.createTopic(topic, partitions, configs)
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return topic, know
+}
+
 func (e *env) createTopic(name string, partitions int, configs map[string]string) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -295,14 +308,9 @@ func checkFinal(t *testing.T, got map[string]string) {
 
 func TestScenarioIntegration(t *testing.T) {
 	e := newEnv(t)
-	topic := e.prefix + "-telemetry"
 	// One partition: one sensor feed, so the service sees the records in the
 	// order the offline run does and both must give the same escalations.
-	e.createTopic(topic, 1, nil)
-	know, err := ScenarioKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
+	topic, know := e.scenarioTopic(1, nil)
 	msgs := scenarioMessages(scenario.Config{Benign: 10000})
 	if len(msgs) < 10000 {
 		t.Fatalf("scenario has %d records, want at least 10,000", len(msgs))
@@ -345,14 +353,9 @@ func mapsEqual(a, b map[string]string) bool {
 
 func TestMalformedRecordsIntegration(t *testing.T) {
 	e := newEnv(t)
-	topic := e.prefix + "-telemetry"
 	// The topic accepts records larger than casus's 1 MiB limit so the
 	// limit, not the broker, is what turns the 2 MiB record away.
-	e.createTopic(topic, 3, map[string]string{"max.message.bytes": strconv.Itoa(4 << 20)})
-	know, err := ScenarioKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
+	topic, know := e.scenarioTopic(3, map[string]string{"max.message.bytes": strconv.Itoa(4 << 20)})
 	bad := map[string][]byte{
 		"truncated":   []byte(`{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"`),
 		"wrong-types": []byte(`{"@timestamp":"2026-03-02T08:00:00Z","source":{"ip":"10.20.1.1","port":{"n":1}}}`),
@@ -436,12 +439,7 @@ func headers(m kafkago.Message) map[string]string {
 
 func TestRestartIntegration(t *testing.T) {
 	e := newEnv(t)
-	topic := e.prefix + "-telemetry"
-	e.createTopic(topic, 1, nil)
-	know, err := ScenarioKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
+	topic, know := e.scenarioTopic(1, nil)
 	msgs := scenarioMessages(scenario.Config{Benign: 10000})
 	cfg := e.config(topic)
 	cfg.BatchSize = 50
@@ -543,12 +541,7 @@ func metricValue(t *testing.T, svc *Service, name string) float64 {
 // per process, so both must say so (log and casus_group_partial_assignment).
 func TestSecondInstanceIsFlaggedIntegration(t *testing.T) {
 	e := newEnv(t)
-	topic := e.prefix + "-telemetry"
-	e.createTopic(topic, 3, nil)
-	know, err := ScenarioKnowledge()
-	if err != nil {
-		t.Fatal(err)
-	}
+	topic, know := e.scenarioTopic(3, nil)
 	cfg := e.config(topic)
 	a, _ := e.start(cfg, know)
 	b, _ := e.start(cfg, know)
