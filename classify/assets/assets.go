@@ -1,9 +1,7 @@
 package assets
 
 import (
-	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 
@@ -129,11 +127,7 @@ func (inv *Inventory) CIDRsWithRole(role string) []string {
 
 // Load reads and parses an inventory file.
 func Load(path string) (*Inventory, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading asset inventory: %w", err)
-	}
-	return Parse(path, data)
+	return yamlpos.LoadFile(path, "asset inventory", Parse)
 }
 
 func entryFields() []string {
@@ -145,34 +139,19 @@ func entryFields() []string {
 func Parse(name string, data []byte) (*Inventory, error) {
 	p := &parser{yamlpos.NewParser(name)}
 	inv := &Inventory{hosts: make(map[string]int)}
-	root := p.Root(data)
-	if root == nil || yamlpos.IsNull(root) {
-		if err := p.Err(); err != nil {
-			return nil, err
-		}
-		return inv, nil
-	}
-	top := p.Fields(root, "inventory", "assets")
-	seen := make(map[string]int) // cidr or host → line of first definition
-	for _, item := range p.Seq(top["assets"], "assets") {
-		item = yamlpos.Deref(item)
-		f := p.Fields(item, "asset", entryFields()...)
-		if f == nil {
-			continue
-		}
+	seen := yamlpos.Unique[string]{} // cidr or host → line of first definition
+	p.List(data, "inventory", "assets", "asset", entryFields(), func(item *yaml.Node, f map[string]*yaml.Node) {
 		e, ok := p.entry(item, f)
 		if !ok {
-			continue
+			return
 		}
 		key := e.host
 		if e.prefix.IsValid() {
 			key = e.prefix.String()
 		}
-		if line, dup := seen[key]; dup {
-			p.Errorf(item, "%s is already defined on line %d", key, line)
-			continue
+		if !seen.Add(p.Parser, key, item) {
+			return
 		}
-		seen[key] = item.Line
 		idx := len(inv.entries)
 		inv.entries = append(inv.entries, e)
 		if e.host != "" {
@@ -180,7 +159,7 @@ func Parse(name string, data []byte) (*Inventory, error) {
 		} else {
 			inv.prefixes.Add(e.prefix, idx)
 		}
-	}
+	})
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -205,7 +184,7 @@ func (p *parser) entry(item *yaml.Node, f map[string]*yaml.Node) (entry, bool) {
 	a.Known = true
 	var ok bool
 	if a.Organisation = p.Str(f["organisation"], "organisation"); a.Organisation == "" {
-		p.Errorf(orNode(f["organisation"], item), "asset needs an organisation")
+		p.Errorf(yamlpos.Or(f["organisation"], item), "asset needs an organisation")
 	}
 	if n := f["sector"]; n == nil {
 		p.Errorf(item, "asset needs a sector (one of %s)", strings.Join(Sectors(), ", "))
@@ -224,13 +203,6 @@ func (p *parser) entry(item *yaml.Node, f map[string]*yaml.Node) (entry, bool) {
 	}
 	a.Role = p.Str(f["role"], "role")
 	return e, p.NumErrors() == before
-}
-
-func orNode(n, fallback *yaml.Node) *yaml.Node {
-	if n != nil {
-		return n
-	}
-	return fallback
 }
 
 func (p *parser) prefix(n *yaml.Node) netip.Prefix {

@@ -4,8 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/casus-sec/casus/classify/internal/yamlpos/yamltest"
 )
 
 func demo(t testing.TB) *Inventory {
@@ -113,14 +114,11 @@ func TestParseGood(t *testing.T) {
 }
 
 func TestParseBad(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want []string
-	}{
-		{"unknown-key.bad.yaml", []string{
+	yamltest.RunBad(t, Load, []yamltest.Bad{
+		{File: "unknown-key.bad.yaml", Want: []string{
 			`unknown-key.bad.yaml:6:5: unknown field "colour" in asset`,
 		}},
-		{"many.bad.yaml", []string{
+		{File: "many.bad.yaml", Want: []string{
 			`many.bad.yaml:2:11: cidr "10.0.0.1/8" has host bits set; did you mean 10.0.0.0/8?`,
 			`many.bad.yaml:6:11: asset has both cidr and host`,
 			`many.bad.yaml:13:13: sector "oil" is not allowed`,
@@ -131,29 +129,9 @@ func TestParseBad(t *testing.T) {
 			`many.bad.yaml:23:5: 10.4.0.0/16 is already defined on line 19`,
 			`many.bad.yaml:27:11: host "192.0.2.1" is an address; use cidr`,
 		}},
-		{"syntax.bad.yaml", []string{"syntax.bad.yaml:1: did not find expected '-' indicator"}},
-		{"notalist.bad.yaml", []string{"notalist.bad.yaml:2:3: assets must be a list"}},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			_, err := Load(filepath.Join("testdata", tc.file))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			var pe *Error
-			if !errors.As(err, &pe) {
-				t.Errorf("error %v is not an *Error", err)
-			}
-			msg := strings.ReplaceAll(err.Error(), "testdata/", "")
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error lacks %q:\n%s", w, msg)
-				}
-			}
-			if got := strings.Count(msg, "\n") + 1; got != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", got, len(tc.want), msg)
-			}
-		})
-	}
+		{File: "syntax.bad.yaml", Want: []string{"syntax.bad.yaml:1: did not find expected '-' indicator"}},
+		{File: "notalist.bad.yaml", Want: []string{"notalist.bad.yaml:2:3: assets must be a list"}},
+	})
 }
 
 func TestLoadMissingFile(t *testing.T) {
@@ -164,14 +142,7 @@ func TestLoadMissingFile(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.yaml")
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	yamltest.Seed(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inv, err := Parse("fuzz", data)
 		if err != nil {

@@ -1,9 +1,7 @@
 package intel
 
 import (
-	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 
@@ -67,11 +65,7 @@ func (in *Intel) Lookup(addr string) Actor {
 
 // Load reads and parses a threat-intelligence file.
 func Load(path string) (*Intel, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading threat intelligence: %w", err)
-	}
-	return Parse(path, data)
+	return yamlpos.LoadFile(path, "threat intelligence", Parse)
 }
 
 func indicatorFields() []string {
@@ -83,34 +77,16 @@ func indicatorFields() []string {
 func Parse(name string, data []byte) (*Intel, error) {
 	p := &parser{yamlpos.NewParser(name)}
 	in := &Intel{}
-	root := p.Root(data)
-	if root == nil || yamlpos.IsNull(root) {
-		if err := p.Err(); err != nil {
-			return nil, err
-		}
-		return in, nil
-	}
-	top := p.Fields(root, "intelligence file", "indicators")
-	seen := make(map[netip.Prefix]int)
-	for _, item := range p.Seq(top["indicators"], "indicators") {
-		item = yamlpos.Deref(item)
-		f := p.Fields(item, "indicator", indicatorFields()...)
-		if f == nil {
-			continue
-		}
+	seen := yamlpos.Unique[netip.Prefix]{}
+	p.List(data, "intelligence file", "indicators", "indicator", indicatorFields(), func(item *yaml.Node, f map[string]*yaml.Node) {
 		pr, actor, ok := p.indicator(item, f)
-		if !ok {
-			continue
+		if !ok || !seen.Add(p.Parser, pr, item) {
+			return
 		}
-		if line, dup := seen[pr]; dup {
-			p.Errorf(item, "%s is already defined on line %d", pr, line)
-			continue
-		}
-		seen[pr] = item.Line
 		idx := len(in.actors)
 		in.actors = append(in.actors, actor)
 		in.prefixes.Add(pr, idx)
-	}
+	})
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -133,7 +109,7 @@ func (p *parser) indicator(item *yaml.Node, f map[string]*yaml.Node) (netip.Pref
 	}
 	a := Actor{Known: true}
 	if a.Name = p.Str(f["actor"], "actor"); a.Name == "" {
-		p.Errorf(orNode(f["actor"], item), "indicator needs an actor")
+		p.Errorf(yamlpos.Or(f["actor"], item), "indicator needs an actor")
 	}
 	if n := f["kind"]; n == nil {
 		p.Errorf(item, "indicator needs a kind (one of %s)", strings.Join(Kinds(), ", "))
@@ -149,16 +125,9 @@ func (p *parser) indicator(item *yaml.Node, f map[string]*yaml.Node) (netip.Pref
 	}
 	a.Basis = p.Str(f["basis"], "basis")
 	if a.StateNexus > 0 && a.Basis == "" {
-		p.Errorf(orNode(f["state_nexus"], item), "state_nexus %s needs a basis: say where the attribution comes from", f["state_nexus"].Value)
+		p.Errorf(yamlpos.Or(f["state_nexus"], item), "state_nexus %s needs a basis: say where the attribution comes from", f["state_nexus"].Value)
 	}
 	return pr, a, p.NumErrors() == before
-}
-
-func orNode(n, fallback *yaml.Node) *yaml.Node {
-	if n != nil {
-		return n
-	}
-	return fallback
 }
 
 func (p *parser) address(n *yaml.Node) netip.Prefix {

@@ -3,9 +3,9 @@ package intel
 import (
 	"errors"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/casus-sec/casus/classify/internal/yamlpos/yamltest"
 )
 
 func TestLookup(t *testing.T) {
@@ -50,11 +50,8 @@ func TestLookup(t *testing.T) {
 }
 
 func TestParseBad(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want []string
-	}{
-		{"many.bad.yaml", []string{
+	yamltest.RunBad(t, Load, []yamltest.Bad{
+		{File: "many.bad.yaml", Want: []string{
 			`many.bad.yaml:3:14: indicator has both cidr and address`,
 			`many.bad.yaml:6:14: address "not-an-ip" is not an IP address`,
 			`many.bad.yaml:8:11: kind "nation-state" is not allowed (one of hacktivist, insider-unwitting, criminal, unknown, insider-witting, apt, apt-targeted)`,
@@ -65,28 +62,8 @@ func TestParseBad(t *testing.T) {
 			`many.bad.yaml:19:18: state_nexus must be a number, got "high"`,
 			`many.bad.yaml:20:5: unknown field "confidence" in indicator`,
 		}},
-		{"unknown-top.bad.yaml", []string{`unknown-top.bad.yaml:1:1: unknown field "indicator" in intelligence file (allowed: indicators)`}},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			_, err := Load(filepath.Join("testdata", tc.file))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			var pe *Error
-			if !errors.As(err, &pe) {
-				t.Errorf("error %v is not an *Error", err)
-			}
-			msg := strings.ReplaceAll(err.Error(), "testdata/", "")
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error lacks %q:\n%s", w, msg)
-				}
-			}
-			if got := strings.Count(msg, "\n") + 1; got != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", got, len(tc.want), msg)
-			}
-		})
-	}
+		{File: "unknown-top.bad.yaml", Want: []string{`unknown-top.bad.yaml:1:1: unknown field "indicator" in intelligence file (allowed: indicators)`}},
+	})
 }
 
 func TestLoadMissingFile(t *testing.T) {
@@ -96,14 +73,7 @@ func TestLoadMissingFile(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.yaml")
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	yamltest.Seed(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in, err := Parse("fuzz", data)
 		if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -93,11 +92,7 @@ func Default() *Policy {
 
 // Load reads and parses a policy file.
 func Load(path string) (*Policy, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading severity policy: %w", err)
-	}
-	return Parse(path, data)
+	return yamlpos.LoadFile(path, "severity policy", Parse)
 }
 
 // Parse parses a policy. The file must give name and version; every other

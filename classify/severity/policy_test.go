@@ -3,10 +3,11 @@ package severity
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/casus-sec/casus/classify/internal/yamlpos/yamltest"
 )
 
 func TestDefault(t *testing.T) {
@@ -85,11 +86,8 @@ func TestParseGood(t *testing.T) {
 }
 
 func TestParseBad(t *testing.T) {
-	for _, tc := range []struct {
-		file string
-		want []string
-	}{
-		{"many.bad.yaml", []string{
+	yamltest.RunBad(t, Load, []yamltest.Bad{
+		{File: "many.bad.yaml", Want: []string{
 			`many.bad.yaml:4:22: weights.functional_impact is 0; weights must be > 0`,
 			`many.bad.yaml:5:13: weights.location is -2; weights must be > 0`,
 			`many.bad.yaml:6:10: weights.actor must be an integer, got "four"`,
@@ -105,40 +103,20 @@ func TestParseBad(t *testing.T) {
 			`many.bad.yaml:19:15: evidence_cap 0 is out of range 1..1000`,
 			`many.bad.yaml:20:1: unknown field "escalate_to" in policy`,
 		}},
-		{"missing.bad.yaml", []string{
+		{File: "missing.bad.yaml", Want: []string{
 			`missing.bad.yaml:2:1: policy needs a name`,
 			`missing.bad.yaml:2:1: policy needs a version`,
 			`missing.bad.yaml:2:8: bands must list 5 scores (the lowest of levels 1..5), got 4`,
 		}},
-		{"syntax.bad.yaml", []string{`syntax.bad.yaml:4: did not find expected key`}},
-		{"types.bad.yaml", []string{
+		{File: "syntax.bad.yaml", Want: []string{`syntax.bad.yaml:4: did not find expected key`}},
+		{File: "types.bad.yaml", Want: []string{
 			`types.bad.yaml:1:7: name must be a string`,
 			`types.bad.yaml:2:10: version "1 0" must be a non-empty word`,
 			`types.bad.yaml:3:10: weights must be a mapping`,
 			`types.bad.yaml:5:19: values.recoverability must be a mapping`,
 			`types.bad.yaml:6:8: bands must be a list`,
 		}},
-	} {
-		t.Run(tc.file, func(t *testing.T) {
-			_, err := Load(filepath.Join("testdata", tc.file))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			var pe *Error
-			if !errors.As(err, &pe) {
-				t.Errorf("error %v is not an *Error", err)
-			}
-			msg := strings.ReplaceAll(err.Error(), "testdata/", "")
-			for _, w := range tc.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error lacks %q:\n%s", w, msg)
-				}
-			}
-			if got := strings.Count(msg, "\n") + 1; got != len(tc.want) {
-				t.Errorf("got %d problems, want %d:\n%s", got, len(tc.want), msg)
-			}
-		})
-	}
+	})
 	if _, err := Parse("empty.yaml", nil); err == nil || !strings.Contains(err.Error(), "empty.yaml: policy is empty") {
 		t.Errorf("Parse(empty) = %v", err)
 	}
@@ -148,14 +126,7 @@ func TestParseBad(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob("testdata/*.yaml")
-	for _, name := range append(files, "default.yaml") {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data)
-	}
+	yamltest.Seed(f, "default.yaml")
 	facts := workedExamples()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Parse("fuzz", data)
