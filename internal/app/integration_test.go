@@ -557,3 +557,37 @@ func TestSecondInstanceIsFlaggedIntegration(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// The rebuild after an assignment replays only committed records inside the
+// policy's window (by record timestamp): older ones cannot change an incident.
+func TestRebuildWindowIntegration(t *testing.T) {
+	e := newEnv(t)
+	topic, know := e.scenarioTopic(1, nil)
+	recs := scenarioMessages(scenario.Config{Benign: 100})[:100]
+	old := time.Now().Add(-know.Policy.Window - 24*time.Hour)
+	for i := range recs {
+		if i < 40 {
+			recs[i].Time = old
+		} else {
+			recs[i].Time = time.Now()
+		}
+	}
+	cfg := e.config(topic)
+	_, stop := e.start(cfg, know)
+	e.produce(topic, recs)
+	e.waitCommitted(cfg.Group.ID, topic, 2*time.Minute)
+	if err := stop(); err != nil {
+		t.Fatalf("first instance stop: %v", err)
+	}
+	svc, _ := e.start(cfg, know)
+	deadline := time.Now().Add(90 * time.Second)
+	for !svc.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("second instance never turned ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := metricValue(t, svc, "casus_state_rebuild_records_total"); n != 60 {
+		t.Errorf("rebuilt %v records, want the 60 inside the %s window (40 are older)", n, know.Policy.Window)
+	}
+}
