@@ -11,6 +11,10 @@ import (
 type Event struct {
 	Timestamp time.Time
 
+	// Logsource is the Sigma logsource the decoder recognised the record
+	// as; rules are routed by it.
+	Logsource Logsource
+
 	EventKind     string // event.kind
 	EventCategory string // event.category
 	EventType     string // event.type
@@ -67,6 +71,39 @@ type Event struct {
 
 	// Labels are free-form labels.* values.
 	Labels map[string]string
+
+	// Fields are the source's own fields under the names the sensor wrote
+	// them (a Windows event's EventData, ...), kept beside the canonical
+	// ones so rules written against those names match. Decoders append in
+	// record order; a name appears at most once.
+	Fields []Field
+}
+
+// Logsource names where an event comes from, in Sigma's terms: product
+// (windows, linux, zeek, ...), category (process_creation, ...) and service
+// (sysmon, security, ...). Decoders set what they know, in lower case; an
+// empty part is unknown.
+type Logsource struct {
+	Product  string
+	Category string
+	Service  string
+}
+
+// Field is one source-native field.
+type Field struct {
+	Name  string
+	Value string
+}
+
+// Field returns the value of the source-native field name (exact, case
+// sensitive) and whether it is present.
+func (e *Event) Field(name string) (string, bool) {
+	for i := range e.Fields {
+		if e.Fields[i].Name == name {
+			return e.Fields[i].Value, true
+		}
+	}
+	return "", false
 }
 
 // Get returns the value of a field by its dotted ECS name, rendered as a
