@@ -79,16 +79,6 @@ type Event struct {
 	Fields []Field
 }
 
-// Logsource names where an event comes from, in Sigma's terms: product
-// (windows, linux, zeek, ...), category (process_creation, ...) and service
-// (sysmon, security, ...). Decoders set what they know, in lower case; an
-// empty part is unknown.
-type Logsource struct {
-	Product  string
-	Category string
-	Service  string
-}
-
 // Field is one source-native field.
 type Field struct {
 	Name  string

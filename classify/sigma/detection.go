@@ -12,12 +12,13 @@ import (
 type valueKind uint8
 
 const (
-	vGlob   valueKind = iota // string value with wildcards
-	vRegexp                  // |re
-	vCIDR                    // |cidr
-	vCmp                     // |gt |gte |lt |lte
-	vNull                    // null: the field is absent
-	vExists                  // |exists
+	vGlob     valueKind = iota // string value with wildcards
+	vRegexp                    // |re
+	vCIDR                      // |cidr
+	vCmp                       // |gt |gte |lt |lte
+	vNull                      // null: the field is absent
+	vExists                    // |exists
+	vFieldRef                  // |fieldref: compared with another field
 )
 
 type cmpOp uint8
@@ -40,6 +41,59 @@ type valueMatcher struct {
 	op     cmpOp
 	num    float64
 	exists bool
+	// |fieldref: the other field, how to compare (ref* modifiers) and
+	// whether case matters.
+	ref      fieldRef
+	refMode  refMode
+	refCased bool
+}
+
+type refMode uint8
+
+const (
+	refEqual refMode = iota
+	refContains
+	refStartsWith
+	refEndsWith
+)
+
+// refMatch compares a field's value with the value of the field the rule
+// names (|fieldref); both must be set.
+func (m *valueMatcher) refMatch(e *event.Event, s string, n int64, num, ok bool) bool {
+	o, on, onum, ook := m.ref.value(e)
+	if !ok || !ook {
+		return false
+	}
+	if num || onum {
+		if num && onum {
+			return m.refMode == refEqual && n == on
+		}
+		var a, b [24]byte
+		if num {
+			s = string(strconv.AppendInt(a[:0], n, 10))
+		}
+		if onum {
+			o = string(strconv.AppendInt(b[:0], on, 10))
+		}
+	}
+	eq := strings.EqualFold
+	if m.refCased {
+		eq = func(x, y string) bool { return x == y }
+	}
+	switch m.refMode {
+	case refContains:
+		for i := 0; i+len(o) <= len(s); i++ {
+			if eq(s[i:i+len(o)], o) {
+				return true
+			}
+		}
+		return false
+	case refStartsWith:
+		return len(s) >= len(o) && eq(s[:len(o)], o)
+	case refEndsWith:
+		return len(s) >= len(o) && eq(s[len(s)-len(o):], o)
+	}
+	return eq(s, o)
 }
 
 // present matches a value that is set: s for text fields, n when num.
@@ -129,6 +183,31 @@ type fieldMatcher struct {
 	keyword bool
 	all     bool // every value must match (|all); otherwise any
 	values  []valueMatcher
+	// anyOf replaces the values when there are many plain `contains`
+	// literals: one scan of the field finds whether any occurs.
+	anyOf *automaton
+}
+
+// minAnyOf is the number of contains literals from which one automaton
+// beats testing them one by one.
+const minAnyOf = 8
+
+// compileAnyOf builds fm.anyOf when every value is a case-insensitive,
+// wildcard-free contains literal that folds byte-wise.
+func (fm *fieldMatcher) compileAnyOf() {
+	if fm.keyword || fm.all || len(fm.values) < minAnyOf || fm.field.numeric() || fm.field.id == fThreatTechnique {
+		return
+	}
+	lits := make([]string, 0, len(fm.values))
+	for i := range fm.values {
+		g := &fm.values[i].glob
+		if fm.values[i].kind != vGlob || g.cased || g.foldSlow || !g.leadStar || !g.trailStar ||
+			len(g.segs) != 1 || len(g.segs[0]) != 1 || g.segs[0][0].kind != itemLit || g.segs[0][0].lit == "" {
+			return
+		}
+		lits = append(lits, g.segs[0][0].lit)
+	}
+	fm.anyOf = newAutomaton(lits)
 }
 
 func (fm *fieldMatcher) match(e *event.Event) bool {
@@ -139,22 +218,34 @@ func (fm *fieldMatcher) match(e *event.Event) bool {
 		return fm.matchMulti(e.ThreatTechniques)
 	}
 	s, n, num, ok := fm.field.value(e)
+	if fm.anyOf != nil {
+		return ok && !num && fm.anyOf.containsAny(s)
+	}
 	if fm.all {
 		for i := range fm.values {
-			v := &fm.values[i]
-			if ok && !v.present(s, n, num) || !ok && !v.absent() {
+			if !fm.values[i].test(e, s, n, num, ok) {
 				return false
 			}
 		}
 		return true
 	}
 	for i := range fm.values {
-		v := &fm.values[i]
-		if ok && v.present(s, n, num) || !ok && v.absent() {
+		if fm.values[i].test(e, s, n, num, ok) {
 			return true
 		}
 	}
 	return false
+}
+
+// test matches one value against a field's value (ok: the field is set).
+func (m *valueMatcher) test(e *event.Event, s string, n int64, num, ok bool) bool {
+	switch {
+	case m.kind == vFieldRef:
+		return m.refMatch(e, s, n, num, ok)
+	case ok:
+		return m.present(s, n, num)
+	}
+	return m.absent()
 }
 
 // matchMulti matches a multi-valued field: a value matches if any element does.
@@ -179,7 +270,8 @@ func (fm *fieldMatcher) matchMulti(vals []string) bool {
 	return fm.all
 }
 
-// matchKeywords searches the event's text fields (keywordFields).
+// matchKeywords searches the event's text fields (keywordFields) and its
+// source-native fields.
 func (fm *fieldMatcher) matchKeywords(e *event.Event) bool {
 	for i := range fm.values {
 		v := &fm.values[i]
@@ -188,6 +280,11 @@ func (fm *fieldMatcher) matchKeywords(e *event.Event) bool {
 			if s := textValue(e, id); s != "" && v.present(s, 0, false) {
 				hit = true
 				break
+			}
+		}
+		for j := 0; !hit && j < len(e.Fields); j++ {
+			if s := e.Fields[j].Value; s != "" && v.present(s, 0, false) {
+				hit = true
 			}
 		}
 		if fm.all && !hit {
@@ -228,12 +325,13 @@ var knownModifiers = map[string]bool{
 	"re": true, "i": true, "m": true, "s": true, "cidr": true,
 	"gt": true, "gte": true, "lt": true, "lte": true,
 	"windash": true, "exists": true, "expand": true, "cased": true,
+	"base64": true, "base64offset": true, "wide": true, "utf16": true,
+	"utf16le": true, "utf16be": true, "fieldref": true,
 }
 
 // specModifiers are Sigma modifiers that exist but are not implemented here.
 var specModifiers = map[string]bool{
-	"base64": true, "base64offset": true, "wide": true, "utf16": true,
-	"utf16le": true, "utf16be": true, "fieldref": true, "neq": true,
+	"neq":    true,
 	"minute": true, "hour": true, "day": true, "week": true, "month": true, "year": true,
 }
 
@@ -241,6 +339,10 @@ type modifiers struct {
 	contains, startswith, endswith, all, re, cidr, windash, exists, expand, cased bool
 	reI, reM, reS                                                                 bool
 	cmp                                                                           int // 0 none, else op+1
+	fieldref                                                                      bool
+	// enc are the value transformations (wide, utf16*, base64, base64offset)
+	// in the order written: each applies to the previous one's output.
+	enc []string
 }
 
 func parseModifiers(mods []string) (modifiers, error) {
@@ -279,6 +381,10 @@ func parseModifiers(mods []string) (modifiers, error) {
 			m.expand = true
 		case "cased":
 			m.cased = true
+		case "fieldref":
+			m.fieldref = true
+		case "wide", "utf16le", "utf16be", "utf16", "base64", "base64offset":
+			m.enc = append(m.enc, s)
 		case "gt":
 			m.cmp = int(opGT) + 1
 		case "gte":
@@ -290,7 +396,7 @@ func parseModifiers(mods []string) (modifiers, error) {
 		}
 	}
 	kinds := 0
-	for _, b := range []bool{m.contains || m.startswith || m.endswith || m.windash || m.cased, m.re, m.cidr, m.exists, m.cmp != 0} {
+	for _, b := range []bool{m.contains || m.startswith || m.endswith || m.windash || m.cased || len(m.enc) > 0 || m.fieldref, m.re, m.cidr, m.exists, m.cmp != 0} {
 		if b {
 			kinds++
 		}
@@ -302,6 +408,8 @@ func parseModifiers(mods []string) (modifiers, error) {
 		return m, errf(ErrInvalid, "regular expression flags need the re modifier")
 	case btoi(m.contains)+btoi(m.startswith)+btoi(m.endswith) > 1:
 		return m, errf(ErrInvalid, "modifiers %s cannot be combined", strings.Join(mods, "|"))
+	case m.fieldref && (len(m.enc) > 0 || m.windash || m.expand):
+		return m, errf(ErrInvalid, "fieldref cannot be combined with %s", strings.Join(mods, "|"))
 	}
 	return m, nil
 }
@@ -394,4 +502,19 @@ func expandPlaceholders(v string, ph map[string][]string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// refValue compiles a |fieldref value: the other field, compared whole or
+// by contains/startswith/endswith.
+func refValue(m modifiers, other fieldRef) valueMatcher {
+	vm := valueMatcher{kind: vFieldRef, ref: other, refCased: m.cased}
+	switch {
+	case m.contains:
+		vm.refMode = refContains
+	case m.startswith:
+		vm.refMode = refStartsWith
+	case m.endswith:
+		vm.refMode = refEndsWith
+	}
+	return vm
 }

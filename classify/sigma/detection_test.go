@@ -85,7 +85,10 @@ func TestModifierErrors(t *testing.T) {
 		det  string
 		want error
 	}{
-		{"s:\n  a|base64offset|contains: x", ErrUnsupported},
+		{"s:\n  a|neq: x", ErrUnsupported},
+		{"s:\n  a|base64: x*y", ErrUnsupported},
+		{"s:\n  a|fieldref|base64: b", ErrInvalid},
+		{"s:\n  a|fieldref|re: b", ErrInvalid},
 		{"s:\n  a|bogus: x", ErrInvalid},
 		{"s:\n  a|re: '(?<=x)y'", ErrRegexp},
 		{"s:\n  a|cidr: not-a-cidr", ErrInvalid},
@@ -209,7 +212,7 @@ func TestWarnings(t *testing.T) {
 	want := []string{
 		`w.yml:3:1: rule "w": unknown attribute "colour"`,
 		`w.yml:4:41: rule "w": unknown logsource attribute "flavour"`,
-		`w.yml:6:3: rule "w": fields without an ECS mapping, read from event labels: LogonType`,
+		`w.yml:6:3: rule "w": fields without a canonical mapping, read from the source's own fields or labels: LogonType`,
 	}
 	if !slices.Equal(msgs, want) {
 		t.Errorf("warnings:\n%q\nwant\n%q", msgs, want)

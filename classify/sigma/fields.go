@@ -150,33 +150,52 @@ var keywordFields = []fieldID{
 
 // fieldRef is a rule's field name resolved to where the value lives.
 type fieldRef struct {
-	name  string  // as written in the rule
-	ecs   string  // ECS name, or the label key for fLabel
-	id    fieldID // where the value lives
-	label bool    // an unmapped name read from Event.Labels (warned about)
+	name string // as written in the rule
+	// native is the source-native field (event.Event.Fields) read first:
+	// the rule's name, unless it is an ECS or labels.* name.
+	native string
+	ecs    string  // ECS name, or the label key for fLabel
+	id     fieldID // where the value lives when the event has no native field
+	label  bool    // no canonical mapping: read from Event.Labels (warned about)
 }
 
-// resolveField maps a rule's field name to the event. ECS names are used as
-// they are; Sigma names go through sigmaFields; anything else is looked up in
-// Event.Labels under the name as written (and "labels.x" under "x"), so
-// decoders can carry source-specific fields for the rules that need them.
+// resolveField maps a rule's field name to the event with the built-in
+// mapping only. ECS names are used as they are and "labels.x" reads label
+// x. Any other name is read from the event's own fields under that name
+// first (a Windows event's EventData), then from the ECS field the built-in
+// mapping gives it (sigmaFields), else from Event.Labels under the name.
 func resolveField(name string) fieldRef {
-	if ecs, ok := sigmaFields[name]; ok {
-		return fieldRef{name: name, ecs: ecs, id: ecsFields[ecs]}
-	}
 	if id, ok := ecsFields[name]; ok {
 		return fieldRef{name: name, ecs: name, id: id}
 	}
 	if k, ok := strings.CutPrefix(name, "labels."); ok && k != "" {
 		return fieldRef{name: name, ecs: k, id: fLabel}
 	}
-	return fieldRef{name: name, ecs: name, id: fLabel, label: true}
+	if ecs, ok := sigmaFields[name]; ok {
+		return fieldRef{name: name, native: name, ecs: ecs, id: ecsFields[ecs]}
+	}
+	return fieldRef{name: name, native: name, ecs: name, id: fLabel, label: true}
+}
+
+// numeric reports whether the field may yield a number rather than text.
+func (f *fieldRef) numeric() bool {
+	switch f.id {
+	case fTimestamp, fEventSeverity, fSourcePort, fDestinationPort, fNetworkBytes,
+		fNetworkPackets, fICSFunctionCode, fICSUnitID:
+		return true
+	}
+	return false
 }
 
 // value returns the field's value: a string, or an integer for numeric
 // fields (num true). Zero numbers and empty strings are absent, as in
 // event.Event.Get. Multi-valued fields return their first value.
 func (f *fieldRef) value(e *event.Event) (s string, n int64, num, ok bool) {
+	if f.native != "" && len(e.Fields) > 0 {
+		if v, found := e.Field(f.native); found {
+			return v, 0, false, v != ""
+		}
+	}
 	switch f.id {
 	case fTimestamp:
 		if e.Timestamp.IsZero() {

@@ -2,6 +2,7 @@ package sigma
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -104,7 +105,7 @@ func parseGlob(v string, cased, windash, lead, trail bool) glob {
 	if !cased {
 		for _, s := range g.segs {
 			for _, it := range s {
-				if it.kind == itemLit && !isASCII(it.lit) {
+				if it.kind == itemLit && needsUnicodeFold(it.lit) {
 					g.foldSlow = true
 				}
 			}
@@ -124,6 +125,21 @@ func dashStartsWord(v string, i int) bool {
 
 func isWordByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// needsUnicodeFold reports whether s has a non-ASCII letter with case, which
+// byte-wise ASCII folding would not match case-insensitively. Emoji and
+// other caseless characters compare byte for byte.
+func needsUnicodeFold(s string) bool {
+	if isASCII(s) {
+		return false
+	}
+	for _, r := range s {
+		if r >= utf8.RuneSelf && (unicode.SimpleFold(r) != r || unicode.ToLower(r) != r) {
+			return true
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {

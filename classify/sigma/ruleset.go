@@ -29,6 +29,9 @@ type Options struct {
 	// MaxDistinct caps distinct values per value_count group (default 10000);
 	// beyond it the count saturates.
 	MaxDistinct int
+	// Pipelines map field names before the built-in mapping, after any
+	// *.pipeline.yml among the files, first match wins.
+	Pipelines []Pipeline
 }
 
 func (o Options) withDefaults() Options {
@@ -58,20 +61,20 @@ type RuleInfo struct {
 	Techniques  []string
 	Logsource   Logsource
 	Correlation string // correlation type; "" for a detection rule
-	// Emits is false for a detection rule referenced by a correlation
-	// without generate: true; its matches only feed the correlation.
+	// Emits is false for a rule (detection or correlation) referenced by a
+	// correlation without generate: true; its matches only feed the
+	// correlation.
 	Emits bool
 	File  string
 }
 
 // rule is a compiled detection rule.
 type rule struct {
-	info    RuleInfo
-	product productFilter
-	routes  []string // ECS categories; nil: every event
-	sels    []selection
-	cond    *node
-	refs    []corrRef // correlations this rule feeds
+	info   RuleInfo
+	source Logsource // lower case, for routing
+	sels   []selection
+	cond   *node
+	refs   []corrRef // correlations this rule feeds
 }
 
 type corrRef struct {
@@ -81,11 +84,13 @@ type corrRef struct {
 
 // Ruleset is a compiled, immutable set of rules, safe for concurrent Match.
 type Ruleset struct {
-	opt        Options
-	rules      []rule
-	corrs      []correlation
-	byCategory map[string][]int // ECS category -> rules to test, in rule order
-	anyRules   []int            // rules for events of other or no category
+	opt    Options
+	rules  []rule
+	corrs  []correlation
+	router *router
+	pf     *prefilter
+	// unfiltered skips the literal prefilter (tests compare with it).
+	unfiltered bool
 }
 
 // Len returns the number of rules loaded, detection and correlation.
@@ -132,11 +137,13 @@ func LoadFS(fsys fs.FS, opt Options) (*Ruleset, []Warning, error) {
 
 // compiler carries one Compile call's state.
 type compiler struct {
-	opt      Options
-	warnings []Warning
-	errs     []error
-	rules    []rule
-	corrDocs []corrDoc
+	opt       Options
+	warnings  []Warning
+	errs      []error
+	rules     []rule
+	corrDocs  []corrDoc
+	pipelines []Pipeline
+	source    Logsource // the logsource of the rule being compiled
 }
 
 // docMeta is what every rule document has, for error reports.
@@ -170,7 +177,23 @@ var yamlLine = regexp.MustCompile(`line (\d+)`)
 // error as fatal.
 func Compile(files []File, opt Options) (*Ruleset, []Warning, error) {
 	c := &compiler{opt: opt.withDefaults()}
+	var ruleFiles []File
 	for _, f := range files {
+		switch {
+		case IsTestFile(f.Name):
+		case IsPipelineFile(f.Name):
+			p, err := ParsePipeline(f.Name, f.Data)
+			if err != nil {
+				c.errs = append(c.errs, err)
+				continue
+			}
+			c.pipelines = append(c.pipelines, p)
+		default:
+			ruleFiles = append(ruleFiles, f)
+		}
+	}
+	c.pipelines = append(c.pipelines, c.opt.Pipelines...)
+	for _, f := range ruleFiles {
 		dec := yaml.NewDecoder(bytes.NewReader(f.Data))
 		for doc := 0; ; doc++ {
 			var n yaml.Node
@@ -305,6 +328,7 @@ func (c *compiler) document(file string, doc *yaml.Node) {
 		}
 	}
 	r := rule{info: info}
+	c.source = Logsource{}
 	if logsource == nil {
 		check(errAt(doc.Line, doc.Column, ErrInvalid, "missing logsource"))
 	} else {
@@ -347,8 +371,8 @@ func (c *compiler) logsource(m docMeta, r *rule, n *yaml.Node) error {
 			return err
 		}
 	}
-	r.product = newProductFilter(r.info.Logsource.Product)
-	r.routes = categoryRoutes[strings.ToLower(r.info.Logsource.Category)]
+	r.source = r.info.Logsource.lower()
+	c.source = r.source
 	return nil
 }
 
@@ -386,7 +410,7 @@ func (c *compiler) detection(m docMeta, r *rule, n *yaml.Node) []error {
 			fields = append(fields, f)
 		}
 		slices.Sort(fields)
-		c.warn(m, n, "fields without an ECS mapping, read from event labels: %s", strings.Join(fields, ", "))
+		c.warn(m, n, "fields without a canonical mapping, read from the source's own fields or labels: %s", strings.Join(fields, ", "))
 	}
 	if condNode == nil {
 		return append(errs, errAt(n.Line, n.Column, ErrInvalid, "detection has no condition"))
@@ -446,7 +470,7 @@ func (c *compiler) selection(name string, n *yaml.Node, unmapped map[string]bool
 			}
 			return sel, errs
 		}
-		fm, err := c.values(fieldMatcher{keyword: true}, nil, n)
+		fm, err := c.values(fieldMatcher{keyword: true}, keywordMods(), n)
 		if err != nil {
 			return sel, []error{err}
 		}
@@ -455,7 +479,7 @@ func (c *compiler) selection(name string, n *yaml.Node, unmapped map[string]bool
 		if n.Tag == "!!null" {
 			return sel, []error{errAt(n.Line, n.Column, ErrInvalid, "selection %q is null", name)}
 		}
-		fm, err := c.values(fieldMatcher{keyword: true}, nil, n)
+		fm, err := c.values(fieldMatcher{keyword: true}, keywordMods(), n)
 		if err != nil {
 			return sel, []error{err}
 		}
@@ -479,8 +503,8 @@ func (c *compiler) group(n *yaml.Node, unmapped map[string]bool) ([]fieldMatcher
 		if parts[0] == "" {
 			fm.keyword = true
 		} else {
-			fm.field = resolveField(parts[0])
-			if fm.field.label {
+			fm.field = c.resolve(parts[0], c.source)
+			if fm.field.label && c.source.Product != "windows" {
 				unmapped[parts[0]] = true
 			}
 		}
@@ -495,6 +519,7 @@ func (c *compiler) group(n *yaml.Node, unmapped map[string]bool) ([]fieldMatcher
 			errs = append(errs, err)
 			continue
 		}
+		fm.compileAnyOf()
 		out = append(out, fm)
 	}
 	return out, errs
@@ -532,8 +557,26 @@ func (c *compiler) values(fm fieldMatcher, mods *modifiers, n *yaml.Node) (field
 				return fm, &posError{line: it.Line, col: it.Column, err: err}
 			}
 		}
+		if len(m.enc) > 0 {
+			var enc []string
+			for _, v := range vals {
+				e, err := encodeValue(v, m.enc)
+				if err != nil {
+					return fm, &posError{line: it.Line, col: it.Column, err: err}
+				}
+				enc = append(enc, e...)
+			}
+			vals = enc
+		}
 		for _, v := range vals {
-			vm, err := compileValue(m, v, it.Tag == "!!int")
+			if m.fieldref {
+				if fm.keyword {
+					return fm, errAt(it.Line, it.Column, ErrInvalid, "fieldref needs a field")
+				}
+				fm.values = append(fm.values, refValue(m, c.resolve(v, c.source)))
+				continue
+			}
+			vm, err := compileValue(m, v, it.Tag == "!!int" && len(m.enc) == 0)
 			if err != nil {
 				return fm, &posError{line: it.Line, col: it.Column, err: err}
 			}
@@ -546,37 +589,29 @@ func (c *compiler) values(fm fieldMatcher, mods *modifiers, n *yaml.Node) (field
 	return fm, nil
 }
 
-// index builds the category routing table. Each ECS category gets the
-// merged, ordered list of its rules and the rules for every event.
+// index builds the logsource router and the literal prefilter.
 func (rs *Ruleset) index() {
-	rs.byCategory = map[string][]int{}
+	sources := make([]Logsource, len(rs.rules))
 	for i := range rs.rules {
-		if rs.rules[i].routes == nil {
-			rs.anyRules = append(rs.anyRules, i)
-		}
+		sources[i] = rs.rules[i].source
 	}
-	for i := range rs.rules {
-		for _, cat := range rs.rules[i].routes {
-			rs.byCategory[cat] = append(rs.byCategory[cat], i)
-		}
-	}
-	for cat, ix := range rs.byCategory {
-		merged := append(slices.Clone(ix), rs.anyRules...)
-		slices.Sort(merged)
-		rs.byCategory[cat] = slices.Compact(merged)
-	}
+	rs.router = newRouter(sources)
+	rs.pf = newPrefilter(rs.rules)
 }
 
-// candidates returns the rules that can match ev, in rule order.
-func (rs *Ruleset) candidates(ev *event.Event) []int {
-	if ix, ok := rs.byCategory[ev.EventCategory]; ok {
-		return ix
+// candidates returns the rules ev can match, in rule order: those its
+// logsource reaches whose prefilter literals (if any) occur in the event.
+// The result lives in sc until its next use.
+func (rs *Ruleset) candidates(ev *event.Event, sc *scratch) []int {
+	rt := rs.router.lookup(ev.RuleLogsource(), rs.pf.route)
+	if rs.unfiltered {
+		return rt.rules
 	}
-	return rs.anyRules
+	return rs.pf.filter(ev, rt, sc)
 }
 
 func (r *rule) match(ev *event.Event) bool {
-	return r.product.allows(ev) && r.cond.eval(r.sels, ev)
+	return r.cond.eval(r.sels, ev)
 }
 
 func eventTime(ev *event.Event, evid event.Evidence) (t int64, ok bool) {
@@ -615,10 +650,16 @@ func (r *rule) signal(ev *event.Event, evid event.Evidence) event.Signal {
 // benign event costs no garbage. The Tactics and Techniques slices of
 // emitted signals are shared; do not modify them.
 func (rs *Ruleset) Match(ev *event.Event, evid event.Evidence, emit func(event.Signal)) {
-	for _, i := range rs.candidates(ev) {
+	sc := rs.pf.get()
+	defer rs.pf.put(sc)
+	for _, i := range rs.candidates(ev, sc) {
 		r := &rs.rules[i]
 		if r.info.Emits && r.match(ev) {
 			emit(r.signal(ev, evid))
 		}
 	}
 }
+
+// keywordMods are the modifiers of a keyword list: a keyword matches
+// anywhere in a text field, as a full-text search does.
+func keywordMods() *modifiers { return &modifiers{contains: true} }

@@ -52,6 +52,8 @@ func (d *Decoder) Decode(data []byte, ev *event.Event) error {
 		*ev = event.Event{}
 		return err
 	}
+	// ECS names no Sigma logsource; the categorisation implies one.
+	ev.Logsource = event.InferLogsource(ev)
 	return nil
 }
 
