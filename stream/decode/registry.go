@@ -7,9 +7,13 @@ import (
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode/ecs"
 	"github.com/casus-sec/casus/stream/decode/internal/decerr"
+	"github.com/casus-sec/casus/stream/decode/winevt"
 )
 
-var _ Decoder = (*ecs.Decoder)(nil)
+var (
+	_ Decoder = (*ecs.Decoder)(nil)
+	_ Decoder = (*winevt.Decoder)(nil)
+)
 
 // DefaultMaxBytes is the record size limit when NewRegistry is given a
 // non-positive one: 1 MiB, Kafka's default max.message.bytes.
@@ -33,13 +37,14 @@ func NewRegistry(maxBytes int) *Registry {
 	return &Registry{maxBytes: maxBytes, decoders: make(map[string]Decoder)}
 }
 
-// Default returns a registry with every built-in format: "ecs", and "json"
-// as an alias of ecs.
+// Default returns a registry with every built-in format: "ecs", "json" as
+// an alias of ecs, and "winevt" (Windows event log records as JSON).
 func Default(maxBytes int) *Registry {
 	r := NewRegistry(maxBytes)
 	e := ecs.New()
 	r.Register("ecs", e)
 	r.Register("json", e)
+	r.Register("winevt", winevt.New())
 	return r
 }
 

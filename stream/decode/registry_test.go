@@ -16,7 +16,7 @@ const flow = `{"@timestamp":"2025-03-14T09:31:07Z","source":{"ip":"203.0.113.77"
 
 func TestDefault(t *testing.T) {
 	r := decode.Default(0)
-	if got, want := r.Names(), []string{"ecs", "json"}; !slices.Equal(got, want) {
+	if got, want := r.Names(), []string{"ecs", "json", "winevt"}; !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}
 	if r.MaxBytes() != decode.DefaultMaxBytes {
@@ -52,7 +52,7 @@ func TestRegistryDecodeErrors(t *testing.T) {
 		{name: "too large", format: "ecs", data: `{"labels":{"k":"` + strings.Repeat("v", limit) + `"}}`,
 			reason: decode.ReasonTooLarge, msg: "exceeds the limit of 64"},
 		{name: "unknown format", format: "zeek", data: `{}`, reason: decode.ReasonUnknownFormat,
-			msg: `decode: unknown_format: no decoder for format "zeek" (have [ecs json])`},
+			msg: `decode: unknown_format: no decoder for format "zeek" (have [ecs json winevt])`},
 		{name: "decoder error passes through", format: "json", data: `{"source":{"port":{}}}`,
 			reason: decode.ReasonWrongType, field: "source.port",
 			msg: "decode ecs: wrong_type: field source.port: want number, got object"},
