@@ -122,7 +122,7 @@ func TestBuiltinRules(t *testing.T) {
 		{"cipher /w", idCipher, proc(`C:\Windows\System32\cipher.exe`, `cipher /w:C:\`), true, event.ClassDestructive},
 		{"cipher /e", idCipher, proc(`C:\Windows\System32\cipher.exe`, `cipher /e secret`), false, ""},
 		{"mass rename to .locked", idRansom, series(50, 0.5, func(i int, e *event.Event) {
-			*e = event.Event{EventCategory: "file", EventType: "change", HostName: "fs1", FilePath: fmt.Sprintf(`D:\share\doc%d.docx.locked`, i), FileExtension: "locked"}
+			*e = event.Event{EventCategory: "file", EventType: "change", EventAction: "rename", HostName: "fs1", FilePath: fmt.Sprintf(`D:\share\doc%d.docx.locked`, i), FileExtension: "locked"}
 		}), true, event.ClassDestructive},
 		{"49 renames", idRansom, series(49, 0.5, func(i int, e *event.Event) {
 			*e = event.Event{EventCategory: "file", HostName: "fs1", FileExtension: "locked"}
