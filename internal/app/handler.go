@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/classify/sigma"
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/kafka"
@@ -37,8 +38,11 @@ type publisher interface {
 // handler turns batches of telemetry into signals, escalations and dead
 // letters, publishes them, and returns once they are acknowledged.
 type handler struct {
-	newPipeline func() *pipeline.Pipeline
+	newPipeline func(*sigma.Ruleset) *pipeline.Pipeline
 	pipe        *pipeline.Pipeline
+	// rules returns the newest rule set; nil when the set never changes.
+	// The handler installs it only between batches (see Handle).
+	rules       func() *sigma.Ruleset
 	formats     map[string]string // topic → format
 	topics      config.Topics
 	orgOf       func(target string) string
@@ -60,10 +64,15 @@ func (h *handler) record(m kafka.Message) pipeline.Record {
 	return pipeline.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Value: m.Value, Time: m.Time, Format: h.formats[m.Topic]}
 }
 
-// Reset drops all correlation state (a new assignment follows).
+// Reset drops all correlation state (a new assignment follows); the new
+// pipeline runs the newest rule set.
 func (h *handler) Reset() {
+	rs := h.pipe.Rules()
+	if h.rules != nil {
+		rs = h.rules()
+	}
 	h.pipe.Close()
-	h.pipe = h.newPipeline()
+	h.pipe = h.newPipeline(rs)
 }
 
 // Rebuild feeds committed records through the pipeline and discards what
@@ -74,8 +83,14 @@ func (h *handler) Rebuild(batch []kafka.Message) {
 	}
 }
 
-// Handle processes a batch and publishes its outputs.
+// Handle processes a batch and publishes its outputs. A reloaded rule set
+// is taken here, before the batch's first record and never within it: each
+// record is classified by exactly one set, and a batch retried after a
+// failed publish may meet the newer set, as a replay after a crash would.
 func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
+	if h.rules != nil {
+		h.pipe.SetRules(h.rules())
+	}
 	h.msgs = h.msgs[:0]
 	type caused struct {
 		at     time.Time

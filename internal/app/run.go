@@ -18,6 +18,7 @@ import (
 
 	"github.com/casus-sec/casus/classify/correlate"
 	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/classify/sigma"
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/kafka"
@@ -34,6 +35,7 @@ type Service struct {
 	producer *kafka.Producer
 	handler  *handler
 	metrics  net.Listener
+	reloader *Reloader // nil when the rules were given, not loaded from the configuration
 
 	transport *kafkago.Transport
 }
@@ -81,12 +83,19 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 		topics = append(topics, in.Topic)
 	}
 	decoders := decode.Default(cfg.MaxRecordBytes)
-	newPipeline := func() *pipeline.Pipeline {
-		p, err := pipeline.New(pipelineOptions(cfg, know, decoders, pm))
+	newPipeline := func(rs *sigma.Ruleset) *pipeline.Pipeline {
+		opt := pipelineOptions(cfg, know, decoders, pm)
+		opt.Rules = rs
+		p, err := pipeline.New(opt)
 		if err != nil {
 			panic(err) // options are complete by construction
 		}
 		return p
+	}
+	rm := newRuleMetrics(reg, know.Rules.Len(), time.Now())
+	var reloader *Reloader
+	if know.source != nil {
+		reloader = newReloader(know, log, rm)
 	}
 	// The client id names casus in the brokers' logs and quotas.
 	dialer := &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true}
@@ -111,7 +120,7 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 	}
 	h := &handler{
 		newPipeline: newPipeline,
-		pipe:        newPipeline(),
+		pipe:        newPipeline(know.Rules),
 		formats:     formats,
 		topics:      cfg.Topics,
 		orgOf:       signalKey(know),
@@ -124,7 +133,10 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 			Name: "casus_outputs_too_large_total", Help: "Signals or escalations too large to publish, replaced by a dead letter of their record.",
 		}, []string{"output"}),
 	}
-	return &Service{transport: transport, cfg: cfg, log: log, reg: reg, know: know, consumer: consumer, producer: producer, handler: h}, nil
+	if reloader != nil {
+		h.rules = reloader.Rules
+	}
+	return &Service{transport: transport, cfg: cfg, log: log, reg: reg, know: know, consumer: consumer, producer: producer, handler: h, reloader: reloader}, nil
 }
 
 func pipelineOptions(cfg config.Config, know *Knowledge, decoders *decode.Registry, m *pipeline.Metrics) pipeline.Options {
@@ -143,8 +155,14 @@ func (s *Service) Registry() *prometheus.Registry { return s.reg }
 // Ready reports whether the consumer has joined its group and holds partitions.
 func (s *Service) Ready() bool { return s.consumer.Ready() }
 
+// Reloader returns the service's rule reloader, nil when its rules were
+// given rather than loaded from the configuration.
+func (s *Service) Reloader() *Reloader { return s.reloader }
+
 // Run creates the topics when configured to, serves the HTTP endpoints, and
 // consumes until ctx is cancelled; then it drains within the grace period.
+// With rules loaded from the configuration, SIGHUP and changed rule files
+// reload them meanwhile.
 func (s *Service) Run(ctx context.Context) error {
 	if s.cfg.CreateTopics {
 		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -163,9 +181,23 @@ func (s *Service) Run(ctx context.Context) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
+	if s.reloader != nil {
+		hup, stopHUP := notifyReload()
+		defer stopHUP()
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.reloader.Run(rctx, hup)
+		}()
+		defer func() {
+			cancel()
+			<-done
+		}()
+	}
 	s.log.Info("casus running", "version", version(), "group", s.cfg.Group.ID, "inputs", s.cfg.Inputs,
-		"brokers", s.cfg.Brokers, "rules", s.know.Rules.Len(), "policy", s.know.Policy.Name+"@"+s.know.Policy.Version,
-		"metrics", s.metrics.Addr().String())
+		"brokers", s.cfg.Brokers, "rules", s.handler.pipe.Rules().Len(), "rules_dirs", s.cfg.RulesDirs,
+		"policy", s.know.Policy.Name+"@"+s.know.Policy.Version, "metrics", s.metrics.Addr().String())
 	runErr := s.consumer.Run(ctx, s.handler)
 	closeErr := s.producer.Close()
 	if runErr != nil {

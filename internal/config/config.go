@@ -68,11 +68,17 @@ type Runtime struct {
 // Files names the context files and extra rules. They are optional; they are
 // read, and their paths checked, where they are loaded.
 type Files struct {
-	AssetsFile string `envconfig:"ASSETS_FILE" desc:"YAML asset inventory (optional)"`
-	IntelFile  string `envconfig:"INTEL_FILE" desc:"YAML threat-intelligence file (optional)"`
-	PolicyFile string `envconfig:"POLICY_FILE" desc:"YAML severity policy replacing the embedded default (optional)"`
-	RulesDir   string `envconfig:"RULES_DIR" desc:"directory of extra Sigma rules, added to the bundled ones (optional)"`
+	AssetsFile        string        `envconfig:"ASSETS_FILE" desc:"YAML asset inventory (optional)"`
+	IntelFile         string        `envconfig:"INTEL_FILE" desc:"YAML threat-intelligence file (optional)"`
+	PolicyFile        string        `envconfig:"POLICY_FILE" desc:"YAML severity policy replacing the embedded default (optional)"`
+	RulesDirs         []string      `envconfig:"RULES_DIRS" desc:"directories of extra Sigma rules, comma-separated, added to the bundled ones; *.test.yml files in them are rule tests, not rules (optional)"`
+	RulesPollInterval time.Duration `envconfig:"RULES_POLL_INTERVAL" default:"10s" desc:"how often the rule directories are checked for changed files, reloaded when they change; 0 disables (SIGHUP still reloads)"`
 }
+
+// RemovedRulesDir is the variable CASUS_RULES_DIRS replaced. It is refused
+// rather than ignored, so that a deployment still setting it learns that
+// its rules would otherwise not load.
+const RemovedRulesDir = Prefix + "_RULES_DIR"
 
 // Escalation decides what is published as an escalation.
 type Escalation struct {
@@ -204,6 +210,12 @@ func fromEnv(lookup func(string) (string, bool)) (Config, []error) {
 			if err := f.set(raw); err != nil {
 				errs = append(errs, f.error(raw, err))
 			}
+		}
+	}
+	if lookup != nil {
+		if raw, ok := lookup(RemovedRulesDir); ok && strings.TrimSpace(raw) != "" {
+			errs = append(errs, &Error{Var: RemovedRulesDir, Value: raw, Allowed: "unset or empty",
+				Err: fmt.Errorf("replaced by %s_RULES_DIRS, a comma-separated list of directories: set %s_RULES_DIRS=%s instead", Prefix, Prefix, raw)})
 		}
 	}
 	return c, errs

@@ -33,6 +33,7 @@ func TestDefaults(t *testing.T) {
 			LogLevel: LogInfo, LogFormat: LogJSON, MaxRecordBytes: 1 << 20,
 			BatchSize: 500, BatchTimeout: 200 * time.Millisecond,
 		},
+		Files:      Files{RulesPollInterval: 10 * time.Second},
 		Escalation: Escalation{MinLevel: 1},
 	}
 	got := Defaults()
@@ -120,7 +121,8 @@ var goodValues = []struct {
 	{"CASUS_ASSETS_FILE", "/etc/casus/assets.yaml", func(c Config) any { return c.AssetsFile }, "/etc/casus/assets.yaml"},
 	{"CASUS_INTEL_FILE", "intel.yaml", func(c Config) any { return c.IntelFile }, "intel.yaml"},
 	{"CASUS_POLICY_FILE", "/does/not/exist.yaml", func(c Config) any { return c.PolicyFile }, "/does/not/exist.yaml"},
-	{"CASUS_RULES_DIR", "rules.d", func(c Config) any { return c.RulesDir }, "rules.d"},
+	{"CASUS_RULES_DIRS", "rules.d,/etc/casus/rules", func(c Config) any { return c.RulesDirs }, []string{"rules.d", "/etc/casus/rules"}},
+	{"CASUS_RULES_POLL_INTERVAL", "0", func(c Config) any { return c.RulesPollInterval }, time.Duration(0)},
 	{"CASUS_ESCALATION_MIN_LEVEL", "5", func(c Config) any { return c.MinLevel }, 5},
 }
 
@@ -183,6 +185,13 @@ var badValues = []struct {
 	{v: "CASUS_BATCH_TIMEOUT", value: "0s", allowed: "greater than 0"},
 	{v: "CASUS_BATCH_TIMEOUT", value: "2m", shown: "2m0s", allowed: "at most 1m0s"},
 	{v: "CASUS_BATCH_TIMEOUT", value: "200", allowed: "a duration"},
+	{v: "CASUS_RULES_DIRS", value: "rules.d,/etc/casus/rules,rules.d/", allowed: "each at most once"},
+	{v: "CASUS_RULES_DIRS", value: "a,,b", allowed: "a comma-separated list"},
+	{v: "CASUS_RULES_POLL_INTERVAL", value: "500ms", allowed: "0 (no polling), or a duration from 1s to 24h0m0s"},
+	{v: "CASUS_RULES_POLL_INTERVAL", value: "25h", shown: "25h0m0s", allowed: "from 1s to 24h0m0s"},
+	{v: "CASUS_RULES_POLL_INTERVAL", value: "-1s", allowed: "0 (no polling)"},
+	{v: "CASUS_RULES_POLL_INTERVAL", value: "often", allowed: "a duration"},
+	{v: "CASUS_RULES_DIR", value: "rules.d", allowed: "unset or empty"},
 	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "6", allowed: "from 0 to 5"},
 	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "-1", allowed: "from 0 to 5"},
 	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "high", allowed: "an integer"},
@@ -248,13 +257,33 @@ func TestEveryVariableIsTested(t *testing.T) {
 		bad[tc.v] = true
 	}
 	// Optional paths accept anything; there is no bad value to test.
-	noBad := map[string]bool{"CASUS_ASSETS_FILE": true, "CASUS_INTEL_FILE": true, "CASUS_POLICY_FILE": true, "CASUS_RULES_DIR": true}
+	noBad := map[string]bool{"CASUS_ASSETS_FILE": true, "CASUS_INTEL_FILE": true, "CASUS_POLICY_FILE": true}
 	for _, v := range Vars() {
 		if !good[v.Name] {
 			t.Errorf("%s has no good-value case", v.Name)
 		}
 		if !bad[v.Name] && !noBad[v.Name] {
 			t.Errorf("%s has no bad-value case", v.Name)
+		}
+	}
+}
+
+// CASUS_RULES_DIR was replaced by CASUS_RULES_DIRS: a deployment still
+// setting it must stop at start-up, told what to set instead, rather than
+// run without its rules.
+func TestRemovedRulesDir(t *testing.T) {
+	_, err := Load(mapLookup(map[string]string{"CASUS_RULES_DIR": "/etc/casus/rules"}), testFormats)
+	const want = "CASUS_RULES_DIR=/etc/casus/rules: replaced by CASUS_RULES_DIRS, a comma-separated list of directories: set CASUS_RULES_DIRS=/etc/casus/rules instead (allowed: unset or empty)"
+	if err == nil || err.Error() != want {
+		t.Fatalf("Load = %v\nwant %s", err, want)
+	}
+	// Empty, it meant "no extra rules", which is still what happens.
+	if _, err := Load(mapLookup(map[string]string{"CASUS_RULES_DIR": ""}), testFormats); err != nil {
+		t.Fatalf("empty CASUS_RULES_DIR refused: %v", err)
+	}
+	for _, v := range Vars() {
+		if v.Name == RemovedRulesDir {
+			t.Errorf("%s is still listed as a variable", RemovedRulesDir)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -22,6 +23,8 @@ const (
 	maxReplication     = 1<<15 - 1 // Kafka's replication factor is an int16
 	maxEscalationLevel = 5
 	maxTopicNameBytes  = 249
+	minRulesPoll       = time.Second // shorter only burns CPU on stat calls
+	maxRulesPoll       = 24 * time.Hour
 )
 
 // Validate checks every value and returns all problems joined, each an
@@ -72,6 +75,7 @@ func (c Config) validate(knownFormats []string) []error {
 	c.Topics.validate(&p)
 	c.Group.validate(&p)
 	c.Runtime.validate(&p)
+	c.Files.validate(&p)
 	p.intRange(Prefix+"_ESCALATION_MIN_LEVEL", c.MinLevel, 0, maxEscalationLevel)
 	return p
 }
@@ -203,6 +207,21 @@ func (r Runtime) validate(p *problems) {
 	p.intRange(Prefix+"_MAX_RECORD_BYTES", r.MaxRecordBytes, minRecordBytes, maxRecordBytes)
 	p.intRange(Prefix+"_BATCH_SIZE", r.BatchSize, 1, maxBatchSize)
 	p.durationRange(Prefix+"_BATCH_TIMEOUT", r.BatchTimeout, maxBatchTimeout)
+}
+
+func (f Files) validate(p *problems) {
+	const dirs = Prefix + "_RULES_DIRS"
+	seen := map[string]bool{}
+	for _, d := range f.RulesDirs {
+		clean := filepath.Clean(d)
+		if seen[clean] {
+			p.add(dirs, strings.Join(f.RulesDirs, ","), "comma-separated directories, each at most once", "directory %q is listed twice", d)
+		}
+		seen[clean] = true
+	}
+	if d := f.RulesPollInterval; d != 0 && (d < minRulesPoll || d > maxRulesPoll) {
+		p.add(Prefix+"_RULES_POLL_INTERVAL", d.String(), fmt.Sprintf("0 (no polling), or a duration from %s to %s", minRulesPoll, maxRulesPoll), "out of range")
+	}
 }
 
 // hostPort checks a host:port address without resolving it.

@@ -55,6 +55,7 @@ type Options struct {
 // Not safe for concurrent use: one goroutine feeds it records in order.
 type Pipeline struct {
 	dec     *decode.Registry
+	rules   *sigma.Ruleset
 	corr    *sigma.Correlator
 	tracker *correlate.Tracker
 	ladder  *escalate.Ladder
@@ -83,6 +84,7 @@ func New(opt Options) (*Pipeline, error) {
 	}
 	p := &Pipeline{
 		dec:     opt.Decoders,
+		rules:   opt.Rules,
 		corr:    opt.Rules.NewCorrelator(),
 		tracker: correlate.New(opt.Tracker),
 		ladder:  escalate.NewLadder(opt.Ladder),
@@ -92,6 +94,26 @@ func New(opt Options) (*Pipeline, error) {
 	p.quiet = m.withoutCounters()
 	p.emit = func(s event.Signal) { p.cur.Signals = append(p.cur.Signals, s) }
 	return p, nil
+}
+
+// Rules returns the rule set that classifies the records processed now.
+func (p *Pipeline) Rules() *sigma.Ruleset { return p.rules }
+
+// SetRules makes rs classify the records processed from now on; a nil rs or
+// the set in force changes nothing. The caller swaps between batches, so
+// that each batch is classified by one set. The correlation windows of the
+// previous set are dropped (its Correlator's state belongs to its rules):
+// the new set's correlation rules count from empty. Incidents, campaigns
+// and the escalation ladder are kept, so an incident is neither reopened
+// nor escalated twice because the rules changed.
+func (p *Pipeline) SetRules(rs *sigma.Ruleset) {
+	if rs == nil || rs == p.rules {
+		return
+	}
+	p.rules = rs
+	p.corr = rs.NewCorrelator()
+	p.corrEv = 0 // the new correlator counts its evictions from 0
+	p.m.stateEntries.WithLabelValues("correlation_group").Set(0)
 }
 
 // Replay runs a record already processed before (to rebuild state after a

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"io/fs"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,5 +183,106 @@ func TestReplayIsNotCountedTwice(t *testing.T) {
 	}
 	if open != 1 {
 		t.Errorf("incidents_open %v after replay, want 1: the state is real", open)
+	}
+}
+
+// probeRule matches one made-up process; no bundled rule does.
+const probeRule = `title: Reload probe
+id: 0b7e3f1c-5a2d-4e8b-9c61-2f4d8a7b3e90
+status: test
+description: A process only tests start.
+tags:
+  - attack.discovery
+  - attack.t1082
+logsource:
+  category: process_creation
+detection:
+  selection:
+    process.name: casus-probe.exe
+  condition: selection
+level: low
+`
+
+// SetRules changes the rules of the records processed after it, starts the
+// correlation windows afresh, and keeps incidents and the escalation ladder.
+func TestSetRules(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	p := newPipeline(t, reg)
+	old := p.Rules()
+	files := []sigma.File{{Name: "probe.yml", Data: []byte(probeRule)}}
+	bundled, err := fs.Glob(rules.FS(), "*.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range bundled {
+		b, err := fs.ReadFile(rules.FS(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, sigma.File{Name: name, Data: b})
+	}
+	next, _, err := sigma.Compile(files, sigma.Options{Placeholders: rules.DefaultPlaceholders()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res Result
+	process := func(value string) int {
+		t.Helper()
+		p.Process(Record{Topic: "t", Format: "ecs", Value: []byte(value)}, &res)
+		if res.Dead != nil {
+			t.Fatalf("dead letter: %v", res.Dead.Err)
+		}
+		return len(res.Signals)
+	}
+	probe := `{"@timestamp":"2026-03-02T08:00:01Z","event":{"category":"process"},"host":{"name":"ws1","ip":"10.0.0.1"},"process":{"name":"casus-probe.exe"}}`
+	shadow := `{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"},"host":{"name":"ws1","ip":"10.0.0.1"},"process":{"name":"vssadmin.exe","command_line":"vssadmin delete shadows /all"}}`
+	conn := func(port int) string {
+		return `{"@timestamp":"2026-03-02T08:00:02Z","event":{"category":"network"},"source":{"ip":"192.0.2.9"},"destination":{"ip":"10.0.0.1","port":` + strconv.Itoa(port) + `},"network":{"transport":"tcp"}}`
+	}
+
+	if n := process(probe); n != 0 {
+		t.Fatalf("the probe matched %d rules before the new set", n)
+	}
+	if process(shadow) != 1 || len(res.Escalations) == 0 {
+		t.Fatalf("shadow-copy deletion: %d signals, %d escalations", len(res.Signals), len(res.Escalations))
+	}
+	for port := 1; port < 20; port++ { // one short of the vertical scan's 20 ports
+		process(conn(port))
+	}
+	if g := testutil.ToFloat64(p.m.stateEntries.WithLabelValues("correlation_group")); g == 0 {
+		t.Fatal("no correlation group after 19 connection attempts")
+	}
+
+	p.SetRules(nil) // no set: nothing changes
+	if p.Rules() != old {
+		t.Fatal("SetRules(nil) changed the rules")
+	}
+	p.SetRules(next)
+	if p.Rules() != next {
+		t.Fatal("SetRules did not install the new set")
+	}
+	if g := testutil.ToFloat64(p.m.stateEntries.WithLabelValues("correlation_group")); g != 0 {
+		t.Errorf("correlation_group entries %v after the swap, want 0: the old windows are dropped", g)
+	}
+	if n := process(probe); n != 1 || res.Signals[0].RuleTitle != "Reload probe" {
+		t.Fatalf("after the swap the probe gave %v", res.Signals)
+	}
+	// The 20th port would complete the scan in the old windows; the new
+	// windows count it as the first.
+	for _, s := range res.Signals[:process(conn(20))] {
+		if s.Count > 1 {
+			t.Errorf("correlation %q fired over windows of the previous set", s.RuleTitle)
+		}
+	}
+	// The incident and its ladder survived: the same deletion is no news.
+	if process(shadow) != 1 || len(res.Escalations) != 0 {
+		t.Errorf("after the swap the known deletion gave %d escalations, want 0", len(res.Escalations))
+	}
+	var open float64
+	for lvl := 0; lvl <= 5; lvl++ {
+		open += testutil.ToFloat64(p.m.incidentsOpen.WithLabelValues(strconv.Itoa(lvl)))
+	}
+	if open != 1 {
+		t.Errorf("incidents_open %v after the swap, want the 1 incident kept", open)
 	}
 }
