@@ -39,6 +39,7 @@ commands:
   run        consume telemetry from Kafka and publish signals and escalations
   classify   run NDJSON telemetry from a file or stdin through the pipeline, no Kafka
   demo       embedded broker + bundled scenario through the real service
+  rules      lint rule files or run rule tests (casus rules lint|test PATH...)
   config     print every CASUS_* variable with its value, default and meaning
   version    print the version
 `
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "config":
 		return cmdConfig(stdout, stderr)
+	case "rules":
+		return cmdRules(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "casus", app.VersionString())
 		return exitOK
