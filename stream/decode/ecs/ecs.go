@@ -23,9 +23,6 @@ const Format = "ecs"
 // MaxDepth is the deepest nesting accepted; the top-level object is level 1.
 const MaxDepth = 64
 
-// maxQuoted bounds how much of an offending value an error message quotes.
-const maxQuoted = 32
-
 // Decoder decodes ECS JSON. It is immutable after New and safe for
 // concurrent use.
 type Decoder struct {
@@ -75,7 +72,7 @@ func (d *Decoder) decode(data []byte, ev *event.Event) error {
 	}
 	if tok != json.Delim('{') {
 		return decerr.New(Format, decerr.WrongType, "",
-			fmt.Errorf("want object at top level, got %s", describe(tok)))
+			fmt.Errorf("want object at top level, got %s", decerr.Describe(tok)))
 	}
 	w.depth = 1
 	if err := w.object(true); err != nil {
@@ -195,11 +192,11 @@ func (w *walker) scalar(tok json.Token, assign bool) error {
 	case kindIP:
 		s, ok := tok.(string)
 		if !ok {
-			return w.wrongType("IP address", describe(tok))
+			return w.wrongType("IP address", decerr.Describe(tok))
 		}
 		addr, err := netip.ParseAddr(s)
 		if err != nil {
-			return w.wrongType("IP address", describe(tok))
+			return w.wrongType("IP address", decerr.Describe(tok))
 		}
 		if assign {
 			// IPv4 text that parses is already canonical; IPv6 text is
@@ -214,7 +211,7 @@ func (w *walker) scalar(tok json.Token, assign bool) error {
 	case kindInt:
 		n, err := toInt(tok, sp.min, sp.max)
 		if err != nil {
-			return w.wrongType(err.Error(), describe(tok))
+			return w.wrongType(err.Error(), decerr.Describe(tok))
 		}
 		if assign {
 			sp.setInt(w.ev, n)
@@ -222,7 +219,7 @@ func (w *walker) scalar(tok json.Token, assign bool) error {
 	case kindTime:
 		t, err := w.toTime(tok)
 		if err != nil {
-			return w.wrongType(err.Error(), describe(tok))
+			return w.wrongType(err.Error(), decerr.Describe(tok))
 		}
 		if assign {
 			w.ev.Timestamp = t
@@ -230,7 +227,7 @@ func (w *walker) scalar(tok json.Token, assign bool) error {
 	case kindTechniques:
 		s, ok := tok.(string)
 		if !ok {
-			return w.wrongType("string", describe(tok))
+			return w.wrongType("string", decerr.Describe(tok))
 		}
 		// Every value counts, not only the first: techniques spread over
 		// arrays and arrays of objects all describe the same event.
@@ -238,7 +235,7 @@ func (w *walker) scalar(tok json.Token, assign bool) error {
 			w.ev.ThreatTechniques = append(w.ev.ThreatTechniques, s)
 		}
 	case kindLabels:
-		return w.wrongType("object", describe(tok))
+		return w.wrongType("object", decerr.Describe(tok))
 	}
 	return nil
 }
@@ -333,27 +330,6 @@ func text(tok json.Token) string {
 		return strconv.FormatBool(v)
 	}
 	return ""
-}
-
-// describe names a token's JSON type for an error, quoting a short prefix
-// of strings and numbers.
-func describe(tok json.Token) string {
-	switch v := tok.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case json.Number:
-		return "number " + decerr.Truncate(string(v), maxQuoted)
-	case string:
-		return "string " + strconv.Quote(decerr.Truncate(v, maxQuoted))
-	case json.Delim:
-		if v == '[' {
-			return "array"
-		}
-		return "object"
-	}
-	return fmt.Sprintf("%T", tok)
 }
 
 // blank reports whether data holds only JSON whitespace.

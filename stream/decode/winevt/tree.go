@@ -57,7 +57,7 @@ func (t *tree) parse(dec *json.Decoder) error {
 	}
 	if tok != json.Delim('{') {
 		return decerr.New(Format, decerr.Malformed, "",
-			fmt.Errorf("want a JSON object at top level, got %s", describeToken(tok)))
+			fmt.Errorf("want a JSON object at top level, got %s", decerr.Describe(tok)))
 	}
 	t.nodes = append(t.nodes, node{kind: kindObject, first: -1, last: -1, next: -1})
 	t.stack = append(t.stack, 0)
@@ -275,24 +275,6 @@ func decimal(s string) string {
 		return s
 	}
 	return strconv.FormatFloat(f, 'f', -1, 64)
-}
-
-func describeToken(tok json.Token) string {
-	switch v := tok.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "bool"
-	case json.Number:
-		return "number " + decerr.Truncate(string(v), maxQuoted)
-	case string:
-		return "string " + strconv.Quote(decerr.Truncate(v, maxQuoted))
-	case json.Delim:
-		if v == '[' {
-			return "array"
-		}
-	}
-	return "object"
 }
 
 func syntaxError(err error) error {

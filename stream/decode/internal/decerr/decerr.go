@@ -1,7 +1,10 @@
 package decerr
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -84,4 +87,28 @@ func Truncate(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + mark
+}
+
+// maxQuoted bounds how much of an offending value Describe quotes.
+const maxQuoted = 32
+
+// Describe names a JSON token's type for an error, quoting a short prefix
+// of strings and numbers.
+func Describe(tok json.Token) string {
+	switch v := tok.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "bool"
+	case json.Number:
+		return "number " + Truncate(string(v), maxQuoted)
+	case string:
+		return "string " + strconv.Quote(Truncate(v, maxQuoted))
+	case json.Delim:
+		if v == '[' {
+			return "array"
+		}
+		return "object"
+	}
+	return fmt.Sprintf("%T", tok)
 }
