@@ -55,12 +55,12 @@ func (d *Decoder) Decode(data []byte, ev *event.Event) error {
 }
 
 func (d *Decoder) decode(data []byte, ev *event.Event) error {
-	if blank(data) {
+	if decerr.Blank(data) {
 		return decerr.New(Format, decerr.Empty, "", nil)
 	}
 	if !utf8.Valid(data) {
 		return decerr.New(Format, decerr.InvalidUTF8, "",
-			fmt.Errorf("invalid UTF-8 at offset %d", invalidUTF8At(data)))
+			fmt.Errorf("invalid UTF-8 at offset %d", decerr.InvalidUTF8At(data)))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -330,25 +330,4 @@ func text(tok json.Token) string {
 		return strconv.FormatBool(v)
 	}
 	return ""
-}
-
-// blank reports whether data holds only JSON whitespace.
-func blank(data []byte) bool {
-	for _, c := range data {
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return false
-		}
-	}
-	return true
-}
-
-func invalidUTF8At(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
 }

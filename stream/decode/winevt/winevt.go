@@ -95,12 +95,12 @@ func (s *system) add(name string) func(string, bool) {
 }
 
 func (d *Decoder) decode(data []byte, ev *event.Event, t *tree) error {
-	if blank(data) {
+	if decerr.Blank(data) {
 		return decerr.New(Format, decerr.Empty, "", nil)
 	}
 	if !utf8.Valid(data) {
 		return decerr.New(Format, decerr.InvalidUTF8, "",
-			fmt.Errorf("invalid UTF-8 at offset %d", invalidUTF8At(data)))
+			fmt.Errorf("invalid UTF-8 at offset %d", decerr.InvalidUTF8At(data)))
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -347,25 +347,4 @@ func (d *Decoder) parseTime(s string) (time.Time, error) {
 
 func wrongType(t *tree, i int32, field, want string) error {
 	return decerr.New(Format, decerr.WrongType, field, fmt.Errorf("want %s, got %s", want, t.describe(i)))
-}
-
-// blank reports whether data holds only JSON whitespace.
-func blank(data []byte) bool {
-	for _, c := range data {
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return false
-		}
-	}
-	return true
-}
-
-func invalidUTF8At(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
 }

@@ -112,3 +112,26 @@ func Describe(tok json.Token) string {
 	}
 	return fmt.Sprintf("%T", tok)
 }
+
+// Blank reports whether data holds only JSON whitespace.
+func Blank(data []byte) bool {
+	for _, c := range data {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// InvalidUTF8At returns the offset of the first invalid UTF-8 byte in
+// data, or -1.
+func InvalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
