@@ -51,6 +51,12 @@ type Event struct {
 	FilePath      string // file.path
 	FileExtension string // file.extension
 
+	URLOriginal            string // url.original (the requested URL or path)
+	HTTPRequestMethod      string // http.request.method
+	HTTPResponseStatusCode int    // http.response.status_code
+	DNSQuestionName        string // dns.question.name
+	TLSServerName          string // tls.client.server_name (SNI)
+
 	UserName        string // user.name
 	UserAgent       string // user_agent.original
 	ServiceName     string // service.name
@@ -164,6 +170,16 @@ func (e *Event) Get(field string) (string, bool) {
 		return str(e.FilePath)
 	case "file.extension":
 		return str(e.FileExtension)
+	case "url.original":
+		return str(e.URLOriginal)
+	case "http.request.method":
+		return str(e.HTTPRequestMethod)
+	case "http.response.status_code":
+		return num(int64(e.HTTPResponseStatusCode))
+	case "dns.question.name":
+		return str(e.DNSQuestionName)
+	case "tls.client.server_name":
+		return str(e.TLSServerName)
 	case "user.name":
 		return str(e.UserName)
 	case "user_agent.original":

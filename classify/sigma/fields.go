@@ -43,6 +43,11 @@ const (
 	fProcessParentExecutable
 	fFilePath
 	fFileExtension
+	fURLOriginal
+	fHTTPRequestMethod
+	fHTTPResponseStatusCode
+	fDNSQuestionName
+	fTLSServerName
 	fUserName
 	fUserAgent
 	fServiceName
@@ -91,6 +96,11 @@ var ecsFields = map[string]fieldID{
 	"process.parent.executable": fProcessParentExecutable,
 	"file.path":                 fFilePath,
 	"file.extension":            fFileExtension,
+	"url.original":              fURLOriginal,
+	"http.request.method":       fHTTPRequestMethod,
+	"http.response.status_code": fHTTPResponseStatusCode,
+	"dns.question.name":         fDNSQuestionName,
+	"tls.client.server_name":    fTLSServerName,
 	"user.name":                 fUserName,
 	"user_agent.original":       fUserAgent,
 	"service.name":              fServiceName,
@@ -139,13 +149,25 @@ var sigmaFields = map[string]string{
 	"id.orig_p":           "source.port",
 	"id.resp_h":           "destination.ip",
 	"id.resp_p":           "destination.port",
+	// Web server and proxy logs (W3C extended names, as Sigma's webserver
+	// and proxy rules use them).
+	"c-uri":       "url.original",
+	"cs-uri":      "url.original",
+	"cs-uri-stem": "url.original",
+	"cs-method":   "http.request.method",
+	"sc-status":   "http.response.status_code",
+	"cs-host":     "destination.domain",
+	"r-dns":       "destination.domain",
+	"query":       "dns.question.name",
+	"QueryName":   "dns.question.name",
+	"server_name": "tls.client.server_name",
 }
 
 // keywordFields are the text fields a keyword (field-less) selection searches.
 var keywordFields = []fieldID{
 	fProcessCommandLine, fProcessExecutable, fProcessName, fProcessParentExecutable,
 	fFilePath, fUserAgent, fDestinationDomain, fSourceDomain, fRuleName,
-	fEventAction, fServiceName, fUserName,
+	fEventAction, fServiceName, fUserName, fURLOriginal, fDNSQuestionName, fTLSServerName,
 }
 
 // fieldRef is a rule's field name resolved to where the value lives.
@@ -181,7 +203,7 @@ func resolveField(name string) fieldRef {
 func (f *fieldRef) numeric() bool {
 	switch f.id {
 	case fTimestamp, fEventSeverity, fSourcePort, fDestinationPort, fNetworkBytes,
-		fNetworkPackets, fICSFunctionCode, fICSUnitID:
+		fNetworkPackets, fICSFunctionCode, fICSUnitID, fHTTPResponseStatusCode:
 		return true
 	}
 	return false
@@ -260,6 +282,16 @@ func (f *fieldRef) value(e *event.Event) (s string, n int64, num, ok bool) {
 		s = e.FilePath
 	case fFileExtension:
 		s = e.FileExtension
+	case fURLOriginal:
+		s = e.URLOriginal
+	case fHTTPRequestMethod:
+		s = e.HTTPRequestMethod
+	case fHTTPResponseStatusCode:
+		n, num = int64(e.HTTPResponseStatusCode), true
+	case fDNSQuestionName:
+		s = e.DNSQuestionName
+	case fTLSServerName:
+		s = e.TLSServerName
 	case fUserName:
 		s = e.UserName
 	case fUserAgent:

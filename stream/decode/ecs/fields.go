@@ -99,6 +99,12 @@ func fieldSpecs() map[string]spec {
 		"file.path":      kw(func(e *event.Event) *string { return &e.FilePath }),
 		"file.extension": kw(func(e *event.Event) *string { return &e.FileExtension }),
 
+		"url.original":              kw(func(e *event.Event) *string { return &e.URLOriginal }),
+		"http.request.method":       kw(func(e *event.Event) *string { return &e.HTTPRequestMethod }),
+		"http.response.status_code": in(0, 999, func(e *event.Event, n int64) { e.HTTPResponseStatusCode = int(n) }),
+		"dns.question.name":         kw(func(e *event.Event) *string { return &e.DNSQuestionName }),
+		"tls.client.server_name":    kw(func(e *event.Event) *string { return &e.TLSServerName }),
+
 		"user.name":           kw(func(e *event.Event) *string { return &e.UserName }),
 		"user_agent.original": kw(func(e *event.Event) *string { return &e.UserAgent }),
 		"service.name":        kw(func(e *event.Event) *string { return &e.ServiceName }),
