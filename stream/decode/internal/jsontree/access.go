@@ -69,8 +69,8 @@ func (t *Tree) KeyIs(i int32, key string) bool {
 }
 
 // KeyBytes returns member i's name, unescaped. The slice is valid until the
-// next call of KeyBytes, TextBytes or Parse; use it for lookups, copy it to
-// keep it.
+// next call of any method of t (an escaped name or value is unescaped into
+// one shared buffer); use it for lookups, copy it to keep it.
 func (t *Tree) KeyBytes(i int32) []byte {
 	n := &t.nodes[i]
 	if !n.keyEsc {

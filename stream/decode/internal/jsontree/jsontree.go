@@ -83,9 +83,15 @@ type Tree struct {
 // Reset drops the tree's reference to the last record.
 func (t *Tree) Reset() {
 	t.data = nil
+	if cap(t.scratch) > maxScratch {
+		t.scratch = nil // a huge escaped value's buffer is not kept
+	}
 	t.nodes = t.nodes[:0]
 	t.stack = t.stack[:0]
 }
+
+// maxScratch bounds the unescape buffer a Tree keeps between records.
+const maxScratch = 64 << 10
 
 // Cap returns the node capacity, so a pool can drop trees a huge record
 // grew.
@@ -172,18 +178,7 @@ func (p *parser) parse() error {
 	t := p.t
 	p.ws()
 	if p.pos >= len(p.data) || p.data[p.pos] != '{' {
-		if p.pos < len(p.data) && p.data[p.pos] == '[' {
-			return p.errorf(decerr.WrongType, "want a JSON object at top level, got array")
-		}
-		if p.pos < len(p.data) {
-			if p.data[p.pos] == '"' {
-				return p.errorf(decerr.WrongType, "want a JSON object at top level, got a string")
-			}
-			if _, err := p.scalarAt(); err == nil {
-				return p.errorf(decerr.WrongType, "want a JSON object at top level, got %s", p.near())
-			}
-		}
-		return p.syntax("a JSON object")
+		return p.notObject()
 	}
 	p.pos++
 	t.nodes = append(t.nodes, node{kind: Object, first: -1, last: -1, next: -1})
@@ -281,6 +276,34 @@ func (p *parser) parse() error {
 		return p.errorf(decerr.Malformed, "data after the top-level object at offset %d", p.pos)
 	}
 	return nil
+}
+
+// notObject explains a record whose top-level value is not an object: a
+// complete scalar or an array is the wrong type, anything else malformed.
+func (p *parser) notObject() error {
+	if p.pos >= len(p.data) {
+		return p.syntax("a JSON object")
+	}
+	start := p.pos
+	switch c := p.data[p.pos]; {
+	case c == '[':
+		return p.errorf(decerr.WrongType, "want a JSON object at top level, got an array")
+	case c == '"':
+		if _, _, _, err := p.str(); err != nil {
+			return err
+		}
+	default:
+		if _, err := p.scalarAt(); err != nil {
+			return p.syntax("a JSON object")
+		}
+		p.pos += p.scalarLen
+	}
+	value := string(p.data[start:p.pos])
+	p.ws()
+	if p.pos < len(p.data) {
+		return p.errorf(decerr.Malformed, "data after the top-level value at offset %d", p.pos)
+	}
+	return p.errorf(decerr.WrongType, "want a JSON object at top level, got %s", strconv.Quote(decerr.Truncate(value, 32)))
 }
 
 // str scans a string starting at the opening quote and returns the span of
