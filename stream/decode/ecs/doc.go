@@ -5,8 +5,11 @@
 // Input rules, in short:
 //
 //   - The value must be one JSON object, valid UTF-8, nested at most 64
-//     levels deep (objects and arrays both count). Anything after the object
-//     other than whitespace is malformed.
+//     levels deep (objects and arrays both count) and holding at most
+//     MaxValues JSON values. Anything after the object other than
+//     whitespace is malformed. The whole record is parsed before any field
+//     is read, so broken JSON is malformed even where an earlier field
+//     also has the wrong type.
 //   - Nested objects ({"source":{"ip":...}}), dotted keys ({"source.ip":...})
 //     and any mix of the two name the same field. Unknown fields are ignored.
 //   - Elasticsearch lets any field hold an array. For a single-valued event
@@ -28,10 +31,15 @@
 //     milliseconds (number or decimal string), stored in UTC; years outside
 //     0000-9999 are wrong_type. A missing @timestamp is not an error.
 //
-// The decoder walks json.Decoder tokens with UseNumber rather than
-// unmarshalling into map[string]any: the walk sees keys in document order
-// (so duplicate and dotted-versus-nested keys resolve deterministically, last
-// wins), enforces the depth limit before descending, and fills the event
-// directly without building an intermediate tree. Every string it stores is
-// a copy, so nothing refers into the input after Decode returns.
+// Records are parsed with stream/decode/internal/jsontree into a flat tree
+// of byte spans, reused through a sync.Pool, rather than unmarshalled into
+// map[string]any: the walk over the tree sees keys in document order (so
+// duplicate and dotted-versus-nested keys resolve deterministically, last
+// wins), builds each dotted name in one reused buffer and looks it up
+// without allocating, and fills the event directly. Every string it stores
+// is a copy, so nothing refers into the input after Decode returns.
+//
+// DecodeTree decodes a record the caller has already parsed, and Sniff
+// tells whether a parsed record looks like ECS; the registry uses both to
+// pick a record's format from one parse.
 package ecs

@@ -227,6 +227,13 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "bare word", in: `hello`, reason: decode.ReasonMalformed},
 		{name: "top-level array", in: `[{"a":1}]`, reason: decode.ReasonWrongType, msg: "want object at top level, got array"},
 		{name: "top-level string", in: `"x"`, reason: decode.ReasonWrongType, msg: `got string "x"`},
+		{name: "top-level broken string", in: `"x\q"`, reason: decode.ReasonMalformed, msg: "invalid or unterminated string"},
+		{name: "top-level unterminated string", in: `"x`, reason: decode.ReasonMalformed, msg: "invalid or unterminated string"},
+		// The record is parsed before it is mapped: broken JSON is
+		// malformed even when an earlier field has the wrong type.
+		{name: "wrong type then syntax error", in: `{"source":{"port":"x"},"a":}`, reason: decode.ReasonMalformed, msg: "offset 27"},
+		{name: "too many values", in: `{"x":[` + strings.Repeat(`0,`, ecs.MaxValues) + `0]}`, reason: decode.ReasonTooLarge,
+			msg: "more than 65536 JSON values"},
 		{name: "top-level null", in: `null`, reason: decode.ReasonWrongType},
 		{name: "top-level number", in: `42`, reason: decode.ReasonWrongType},
 		{name: "port object", in: `{"source":{"port":{"n":1}}}`, reason: decode.ReasonWrongType, field: "source.port",

@@ -15,6 +15,7 @@ import (
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/decode/ecs"
+	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 )
 
 func FuzzDecode(f *testing.F) {
@@ -37,6 +38,7 @@ func FuzzDecode(f *testing.F) {
 		in := bytes.Clone(data)
 		ev := dirtyEvent()
 		err := d.Decode(in, &ev)
+		checkDecodeTree(t, d, data, &ev, err)
 		if err != nil {
 			var de *decode.Error
 			if !errors.As(err, &de) {
@@ -137,4 +139,25 @@ func toECS(d *ecs.Decoder, ev *event.Event) map[string]any {
 		doc["labels."+k] = v
 	}
 	return doc
+}
+
+// checkDecodeTree: DecodeTree on the record parsed as the registry parses
+// it gives what Decode gave.
+func checkDecodeTree(t *testing.T, d *ecs.Decoder, data []byte, want *event.Event, wantErr error) {
+	t.Helper()
+	var tr jsontree.Tree
+	if tr.Parse(ecs.Format, data, jsontree.Limits{}) != nil {
+		if wantErr == nil {
+			t.Fatalf("Decode accepted %q, which jsontree refuses", data)
+		}
+		return
+	}
+	got := dirtyEvent()
+	err := d.DecodeTree(&tr, &got)
+	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
+		t.Fatalf("DecodeTree error %v, Decode error %v", err, wantErr)
+	}
+	if !reflect.DeepEqual(&got, want) {
+		t.Fatalf("DecodeTree gave\n%+v\nDecode gave\n%+v", got, *want)
+	}
 }

@@ -33,8 +33,11 @@
 //   - A key given twice keeps its last value. System fields come first in
 //     ev.Fields, and event data cannot overwrite them.
 //
-// The decoder parses with encoding/json's tokenizer into a flat node slice
-// that keeps member order (ev.Fields follows the record) and is reused
-// across records through a sync.Pool. Every string in the event is a copy,
-// so nothing refers into the input after Decode returns.
+// The decoder parses with stream/decode/internal/jsontree into a flat tree
+// of byte spans that keeps member order (ev.Fields follows the record) and
+// is reused across records through a sync.Pool. Every string in the event
+// is a copy, so nothing refers into the input after Decode returns.
+// DecodeTree decodes a record the caller has already parsed, and Sniff
+// tells whether a parsed record has one of the layouts; the registry uses
+// both to pick a record's format from one parse.
 package winevt

@@ -7,11 +7,13 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode/internal/decerr"
+	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 )
 
 // linearMax is how many fields are searched linearly before fieldSet
-// builds an index; typical records have a few dozen fields.
-const linearMax = 32
+// builds an index: typical records have a few dozen fields, which a linear
+// search compares faster than a map is built.
+const linearMax = 64
 
 // fieldSet collects ev.Fields: each name once, in order of first
 // appearance, the last value winning. The first `system` fields are the
@@ -80,7 +82,7 @@ func (s *fieldSet) setSystem(name, value string) {
 // walker turns the data parts of one record (EventData, UserData, the top
 // level of NXLog records) into fields.
 type walker struct {
-	t         *tree
+	t         *jsontree.Tree
 	fs        fieldSet
 	container string   // dotted path of the part being read, for errors
 	unnamed   []string // values of EventData Data elements without a Name
@@ -111,21 +113,22 @@ func (w *walker) emit(name, value string) error {
 // members counts as i's own text.
 func (w *walker) flatten(name string, i int32) error {
 	t := w.t
-	if s, ok, isLeaf := t.leaf(i); isLeaf {
+	if s, ok, isLeaf := leaf(t, i); isLeaf {
 		if ok {
 			return w.emit(name, s)
 		}
 		return nil
 	}
-	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
+	object := t.Kind(i) == jsontree.Object
+	for c := t.First(i); c >= 0; c = t.Next(c) {
 		key := name
-		if t.nodes[i].kind == kindObject {
-			key = t.nodes[c].key
+		if object {
 			switch {
-			case key == "#text":
-				key = name
-			case isAttrKey(key):
+			case t.KeyIs(c, "#text"):
+			case isAttrKey(t, c):
 				continue
+			default:
+				key = t.Key(c)
 			}
 		}
 		if err := w.flatten(key, c); err != nil {
@@ -141,24 +144,24 @@ func (w *walker) flatten(name string, i int32) error {
 // "#text":v}) become field n, unnamed ones are collected for "Data".
 func (w *walker) eventData(i int32) error {
 	t := w.t
-	switch t.nodes[i].kind {
-	case kindNull:
+	switch t.Kind(i) {
+	case jsontree.Null:
 		return nil
-	case kindObject:
+	case jsontree.Object:
 	default: // a bare value or list: the content of unnamed Data elements
 		if err := w.dataElements(i); err != nil {
 			return err
 		}
 		return w.finishUnnamed()
 	}
-	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
+	for c := t.First(i); c >= 0; c = t.Next(c) {
 		var err error
-		switch key := t.nodes[c].key; {
-		case key == "Data" || key == "#text":
+		switch {
+		case t.KeyIs(c, "Data") || t.KeyIs(c, "#text"):
 			err = w.dataElements(c)
-		case isAttrKey(key):
+		case isAttrKey(t, c):
 		default:
-			err = w.flatten(key, c)
+			err = w.flatten(t.Key(c), c)
 		}
 		if err != nil {
 			return err
@@ -171,10 +174,10 @@ func (w *walker) eventData(i int32) error {
 // or a list of them.
 func (w *walker) dataElements(i int32) error {
 	t := w.t
-	if t.nodes[i].kind != kindArray {
+	if t.Kind(i) != jsontree.Array {
 		return w.dataElement(i)
 	}
-	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
+	for c := t.First(i); c >= 0; c = t.Next(c) {
 		if err := w.dataElement(c); err != nil {
 			return err
 		}
@@ -184,25 +187,26 @@ func (w *walker) dataElements(i int32) error {
 
 func (w *walker) dataElement(i int32) error {
 	t := w.t
-	switch t.nodes[i].kind {
-	case kindNull:
+	switch t.Kind(i) {
+	case jsontree.Null:
 		return nil
-	case kindString, kindNumber, kindBool:
-		return w.addUnnamed(t.nodes[i].text)
-	case kindArray: // {"#text":["a","b"]}: several unnamed values
+	case jsontree.String, jsontree.Number, jsontree.Bool:
+		s, _ := scalar(t, i)
+		return w.addUnnamed(s)
+	case jsontree.Array: // {"#text":["a","b"]}: several unnamed values
 		return w.dataElements(i)
 	}
-	name, _ := t.text(t.child(i, "#attributes"), "Name")
+	name, _ := text(t, t.Child(i, "#attributes"), "Name")
 	if name == "" {
-		name, _ = t.text(i, "@Name")
+		name, _ = text(t, i, "@Name")
 	}
-	txt := t.child(i, "#text")
+	txt := t.Child(i, "#text")
 	switch {
 	case name != "":
 		// <Data Name="x"/> is present with empty content.
 		s := ""
 		if txt >= 0 {
-			s, _, _ = t.leaf(txt)
+			s, _, _ = leaf(t, txt)
 		}
 		return w.emit(name, s)
 	case txt >= 0:

@@ -1,170 +1,40 @@
 package winevt
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
 
 	"github.com/casus-sec/casus/stream/decode/internal/decerr"
+	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 )
 
-// kind is a JSON value's type.
-type kind uint8
+// Helpers over the parsed record. The tree keeps member order (ev.Fields
+// follows the record) and duplicate keys; lookups resolve duplicates to the
+// last member, as encoding/json would.
 
-const (
-	kindNull kind = iota
-	kindString
-	kindNumber
-	kindBool
-	kindObject
-	kindArray
-)
-
-// node is one JSON value. Children of an object or array are linked in
-// document order through first and next, so member order (which the Fields
-// order follows) survives and duplicate keys stay visible.
-type node struct {
-	key   string // member name when the parent is an object
-	text  string // string value, number literal, or "true"/"false"
-	kind  kind
-	first int32 // first child, -1 when none
-	last  int32 // last child, -1 when none (used while building)
-	next  int32 // next sibling, -1 when none
+// isAttrKey reports whether member c carries XML attributes rather than
+// content: evtx_dump's "#attributes" and xmltodict's "@Name" style.
+func isAttrKey(t *jsontree.Tree, c int32) bool {
+	k := t.KeyBytes(c)
+	return (len(k) > 0 && k[0] == '@') || string(k) == "#attributes"
 }
 
-// tree is a parsed record: nodes[0] is the top-level object. Nodes live in
-// one slice, so a record costs one growing allocation rather than one per
-// value, and the slice is reused across records through a sync.Pool.
-type tree struct {
-	nodes []node
-	stack []int32
-}
-
-// parse reads one JSON object from dec into t. It enforces MaxDepth and
-// MaxValues while reading, so hostile input is refused before it costs
-// memory, and rejects anything after the object other than whitespace.
-func (t *tree) parse(dec *json.Decoder) error {
-	t.nodes = t.nodes[:0]
-	t.stack = t.stack[:0]
-
-	tok, err := dec.Token()
-	if err != nil {
-		return syntaxError(err)
+// scalar returns scalar i as text: a string unescaped, a number through
+// decimal, a bool as "true"/"false". present is false for null, absent and
+// containers.
+func scalar(t *jsontree.Tree, i int32) (s string, present bool) {
+	b, ok := t.TextBytes(i)
+	if !ok {
+		return "", false
 	}
-	if tok != json.Delim('{') {
-		return decerr.New(Format, decerr.Malformed, "",
-			fmt.Errorf("want a JSON object at top level, got %s", decerr.Describe(tok)))
+	if t.Kind(i) == jsontree.Number {
+		return decimal(b), true
 	}
-	t.nodes = append(t.nodes, node{kind: kindObject, first: -1, last: -1, next: -1})
-	t.stack = append(t.stack, 0)
-
-	var key string
-	haveKey := false
-	for len(t.stack) > 0 {
-		tok, err := dec.Token()
-		if err != nil {
-			return syntaxError(err)
-		}
-		parent := t.stack[len(t.stack)-1]
-		if t.nodes[parent].kind == kindObject && !haveKey {
-			// The tokenizer allows only a key or '}' here.
-			if k, ok := tok.(string); ok {
-				key, haveKey = k, true
-			} else {
-				t.stack = t.stack[:len(t.stack)-1]
-			}
-			continue
-		}
-		if tok == json.Delim(']') {
-			t.stack = t.stack[:len(t.stack)-1]
-			continue
-		}
-		if len(t.nodes) >= MaxValues {
-			return decerr.New(Format, decerr.TooLarge, "",
-				fmt.Errorf("more than %d JSON values", MaxValues))
-		}
-		n := node{first: -1, last: -1, next: -1}
-		if haveKey {
-			n.key = key
-			key, haveKey = "", false
-		}
-		container := false
-		switch v := tok.(type) {
-		case nil:
-			n.kind = kindNull
-		case string:
-			n.kind, n.text = kindString, v
-		case json.Number:
-			n.kind, n.text = kindNumber, decimal(string(v))
-		case bool:
-			n.kind, n.text = kindBool, strconv.FormatBool(v)
-		case json.Delim: // '{' or '[' in value position
-			if len(t.stack)+1 > MaxDepth {
-				return decerr.New(Format, decerr.TooDeep, "",
-					fmt.Errorf("nesting deeper than %d at offset %d", MaxDepth, dec.InputOffset()))
-			}
-			n.kind = kindArray
-			if v == '{' {
-				n.kind = kindObject
-			}
-			container = true
-		}
-		idx := int32(len(t.nodes))
-		t.nodes = append(t.nodes, n)
-		p := &t.nodes[parent]
-		if p.last >= 0 {
-			t.nodes[p.last].next = idx
-		} else {
-			p.first = idx
-		}
-		p.last = idx
-		if container {
-			t.stack = append(t.stack, idx)
-		}
-	}
-
-	switch _, err := dec.Token(); {
-	case err == io.EOF:
-		return nil
-	case err != nil:
-		return syntaxError(err)
-	default:
-		return decerr.New(Format, decerr.Malformed, "",
-			fmt.Errorf("data after the top-level object at offset %d", dec.InputOffset()))
-	}
-}
-
-// child returns the last member of object i named key (duplicate keys:
-// last wins), or -1.
-func (t *tree) child(i int32, key string) int32 {
-	if i < 0 || t.nodes[i].kind != kindObject {
-		return -1
-	}
-	found := int32(-1)
-	for c := t.nodes[i].first; c >= 0; c = t.nodes[c].next {
-		if t.nodes[c].key == key {
-			found = c
-		}
-	}
-	return found
-}
-
-// path returns the member at the end of a chain of keys, or -1.
-func (t *tree) path(i int32, keys ...string) int32 {
-	for _, k := range keys {
-		i = t.child(i, k)
-	}
-	return i
-}
-
-// isAttrKey reports whether an object member carries XML attributes rather
-// than content: evtx_dump's "#attributes" and xmltodict's "@Name" style.
-func isAttrKey(key string) bool {
-	return key == "#attributes" || (len(key) > 0 && key[0] == '@')
+	return string(b), true
 }
 
 // leaf renders a value that stands for one piece of text: a scalar; an
@@ -172,20 +42,20 @@ func isAttrKey(key string) bool {
 // values, joined with newlines. present is false for null (and arrays of
 // nulls); isLeaf is false for objects with content members and arrays
 // holding such objects, which the caller walks instead.
-func (t *tree) leaf(i int32) (text string, present, isLeaf bool) {
-	n := &t.nodes[i]
-	switch n.kind {
-	case kindNull:
+func leaf(t *jsontree.Tree, i int32) (text string, present, isLeaf bool) {
+	switch t.Kind(i) {
+	case jsontree.Null:
 		return "", false, true
-	case kindString, kindNumber, kindBool:
-		return n.text, true, true
-	case kindObject:
+	case jsontree.String, jsontree.Number, jsontree.Bool:
+		s, _ := scalar(t, i)
+		return s, true, true
+	case jsontree.Object:
 		txt := int32(-1)
-		for c := n.first; c >= 0; c = t.nodes[c].next {
-			switch k := t.nodes[c].key; {
-			case k == "#text":
+		for c := t.First(i); c >= 0; c = t.Next(c) {
+			switch {
+			case t.KeyIs(c, "#text"):
 				txt = c
-			case isAttrKey(k):
+			case isAttrKey(t, c):
 			default:
 				return "", false, false
 			}
@@ -193,11 +63,11 @@ func (t *tree) leaf(i int32) (text string, present, isLeaf bool) {
 		if txt < 0 {
 			return "", false, false
 		}
-		return t.leaf(txt)
-	case kindArray:
+		return leaf(t, txt)
+	case jsontree.Array:
 		var parts []string
-		for c := n.first; c >= 0; c = t.nodes[c].next {
-			s, ok, isLeaf := t.leaf(c)
+		for c := t.First(i); c >= 0; c = t.Next(c) {
+			s, ok, isLeaf := leaf(t, c)
 			if !isLeaf {
 				return "", false, false
 			}
@@ -205,10 +75,10 @@ func (t *tree) leaf(i int32) (text string, present, isLeaf bool) {
 				parts = append(parts, s)
 			}
 		}
-		if len(parts) == 0 {
+		switch len(parts) {
+		case 0:
 			return "", false, true
-		}
-		if len(parts) == 1 {
+		case 1:
 			return parts[0], true, true
 		}
 		return strings.Join(parts, "\n"), true, true
@@ -217,12 +87,12 @@ func (t *tree) leaf(i int32) (text string, present, isLeaf bool) {
 }
 
 // text returns the leaf text of member key of object i.
-func (t *tree) text(i int32, key string) (string, bool) {
-	c := t.child(i, key)
+func text(t *jsontree.Tree, i int32, key string) (string, bool) {
+	c := t.Child(i, key)
 	if c < 0 {
 		return "", false
 	}
-	s, ok, _ := t.leaf(c)
+	s, ok, _ := leaf(t, c)
 	return s, ok
 }
 
@@ -230,35 +100,16 @@ func (t *tree) text(i int32, key string) (string, bool) {
 // any of the layouts converters use: {"elem":{"#attributes":{"name":v}}}
 // (evtx_dump), {"elem":{"@name":v}} (xmltodict) and
 // {"elem_attributes":{"name":v}} (evtx_dump --separate-json-attributes).
-func (t *tree) attr(parent int32, elem, name string) (string, bool) {
-	if e := t.child(parent, elem); e >= 0 {
-		if s, ok := t.text(t.child(e, "#attributes"), name); ok {
+func attr(t *jsontree.Tree, parent int32, elem, name string) (string, bool) {
+	if e := t.Child(parent, elem); e >= 0 {
+		if s, ok := text(t, t.Child(e, "#attributes"), name); ok {
 			return s, true
 		}
-		if s, ok := t.text(e, "@"+name); ok {
+		if s, ok := text(t, e, "@"+name); ok {
 			return s, true
 		}
 	}
-	return t.text(t.child(parent, elem+"_attributes"), name)
-}
-
-// describe names a value's JSON type for an error, quoting a short prefix
-// of strings and numbers.
-func (t *tree) describe(i int32) string {
-	n := &t.nodes[i]
-	switch n.kind {
-	case kindNull:
-		return "null"
-	case kindBool:
-		return "bool"
-	case kindNumber:
-		return "number " + decerr.Truncate(n.text, maxQuoted)
-	case kindString:
-		return "string " + strconv.Quote(decerr.Truncate(n.text, maxQuoted))
-	case kindArray:
-		return "array"
-	}
-	return "object"
+	return text(t, t.Child(parent, elem+"_attributes"), name)
 }
 
 // decimal writes a JSON number in exponent notation (1.5e3) as plain
@@ -266,7 +117,8 @@ func (t *tree) describe(i int32) string {
 // Magnitudes outside [1e-6, 1e21) keep their literal: written out they
 // would be hundreds of digits, an easy amplification for hostile input.
 // Other literals are kept as written, digit for digit.
-func decimal(s string) string {
+func decimal(b []byte) string {
+	s := string(b)
 	if !strings.ContainsAny(s, "eE") {
 		return s
 	}
@@ -277,13 +129,95 @@ func decimal(s string) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
 }
 
-func syntaxError(err error) error {
-	var se *json.SyntaxError
+// checkTree refuses a tree parsed by someone else with laxer limits than
+// the package's, so DecodeTree keeps Decode's guarantees.
+func checkTree(t *jsontree.Tree) error {
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		err = errors.New("unexpected end of input")
-	case errors.As(err, &se):
-		err = fmt.Errorf("offset %d: %w", se.Offset, se)
+	case t.Kind(jsontree.Root) != jsontree.Object:
+		return decerr.New(Format, decerr.Malformed, "", errors.New("want a JSON object at top level, got an empty tree"))
+	case t.Len() > MaxValues:
+		return decerr.New(Format, decerr.TooLarge, "", fmt.Errorf("more than %d JSON values", MaxValues))
+	case tooDeep(t, jsontree.Root, 1):
+		return decerr.New(Format, decerr.TooDeep, "", fmt.Errorf("nesting deeper than %d", MaxDepth))
 	}
-	return decerr.New(Format, decerr.Malformed, "", err)
+	return nil
+}
+
+// tooDeep reports whether container i, at nesting level depth, holds
+// containers beyond MaxDepth. The recursion stops at MaxDepth+1.
+func tooDeep(t *jsontree.Tree, i int32, depth int) bool {
+	if depth > MaxDepth {
+		return true
+	}
+	for c := t.First(i); c >= 0; c = t.Next(c) {
+		if k := t.Kind(c); (k == jsontree.Object || k == jsontree.Array) && tooDeep(t, c, depth+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseError restates a parse error for a record whose top-level value is
+// not an object: malformed, as the decoder has always reported it, naming
+// the value's type when the value itself is valid JSON. This runs only on
+// failure.
+func parseError(data []byte, err error) error {
+	got, ok := topLevel(data, err)
+	if !ok {
+		var de *decerr.Error
+		if errors.As(err, &de) && de.Reason == decerr.WrongType {
+			// jsontree calls a non-object top level wrong_type.
+			return decerr.New(Format, decerr.Malformed, "", de.Err)
+		}
+		return err
+	}
+	if got == "" {
+		got = "an invalid or unterminated string"
+	}
+	return decerr.New(Format, decerr.Malformed, "", fmt.Errorf("want a JSON object at top level, got %s", got))
+}
+
+// topLevel describes the first value of a record that failed to parse and
+// does not start with an object. ok is false when the record starts with
+// an object, or with a scalar that is not a string and does not parse with
+// what follows it. A string is judged alone, as a tokenizer reads it: got
+// is "" for a broken one. The value is parsed again wrapped in an object,
+// so jsontree both checks and describes it.
+func topLevel(data []byte, err error) (got string, ok bool) {
+	var de *decerr.Error
+	if !errors.As(err, &de) || (de.Reason != decerr.WrongType && de.Reason != decerr.Malformed) {
+		return "", false
+	}
+	v := bytes.TrimLeft(data, " \t\n\r")
+	switch {
+	case len(v) == 0 || v[0] == '{':
+		return "", false
+	case v[0] == '[':
+		return "array", true // whatever follows, the record is no object
+	}
+	str := v[0] == '"'
+	if str {
+		v = v[:stringEnd(v)]
+	}
+	wrapped := make([]byte, 0, len(v)+len(`{"":}`))
+	wrapped = append(append(append(wrapped, `{"":`...), v...), '}')
+	var w jsontree.Tree
+	if w.Parse(Format, wrapped, jsontree.Limits{MaxDepth: MaxDepth + 1, MaxValues: MaxValues + 1}) != nil {
+		return "", str
+	}
+	return w.Describe(w.First(jsontree.Root)), true
+}
+
+// stringEnd returns the length of the JSON string at the start of v,
+// closing quote included, or 0 when it is not closed.
+func stringEnd(v []byte) int {
+	for i := 1; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return 0
 }

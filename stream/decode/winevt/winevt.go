@@ -1,18 +1,16 @@
 package winevt
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode/internal/decerr"
+	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 )
 
 // Format is the name the decoder reports in its errors.
@@ -42,7 +40,7 @@ const poolCap = 4096
 // and safe for concurrent use.
 type Decoder struct {
 	tables tables
-	trees  sync.Pool
+	trees  sync.Pool // *jsontree.Tree, reused across records
 	// Unix-second bounds of years 0000 to 9999, the years a time.Time can
 	// render as RFC 3339.
 	minTime, maxTime time.Time
@@ -52,7 +50,7 @@ type Decoder struct {
 func New() *Decoder {
 	return &Decoder{
 		tables:  newTables(),
-		trees:   sync.Pool{New: func() any { return new(tree) }},
+		trees:   sync.Pool{New: func() any { return new(jsontree.Tree) }},
 		minTime: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
 		maxTime: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond),
 	}
@@ -62,10 +60,15 @@ func New() *Decoder {
 // failure it returns a *decode.Error and leaves ev reset.
 func (d *Decoder) Decode(data []byte, ev *event.Event) error {
 	*ev = event.Event{}
-	t := d.trees.Get().(*tree)
-	err := d.decode(data, ev, t)
-	if cap(t.nodes) <= poolCap {
-		clear(t.nodes) // drop the strings of this record
+	t := d.trees.Get().(*jsontree.Tree)
+	err := t.Parse(Format, data, jsontree.Limits{MaxDepth: MaxDepth, MaxValues: MaxValues})
+	if err != nil {
+		err = parseError(data, err)
+	} else {
+		err = d.decode(t, ev)
+	}
+	t.Reset() // the tree must not keep the record alive in the pool
+	if t.Cap() <= poolCap {
 		d.trees.Put(t)
 	}
 	if err != nil {
@@ -73,6 +76,58 @@ func (d *Decoder) Decode(data []byte, ev *event.Event) error {
 		return err
 	}
 	return nil
+}
+
+// DecodeTree resets ev and fills it from t, a record already parsed (by the
+// registry, to sniff its format). A tree parsed with laxer limits than
+// MaxDepth and MaxValues is refused as Decode would refuse the record. On
+// failure it returns a *decode.Error and leaves ev reset.
+func (d *Decoder) DecodeTree(t *jsontree.Tree, ev *event.Event) error {
+	*ev = event.Event{}
+	err := checkTree(t)
+	if err == nil {
+		err = d.decode(t, ev)
+	}
+	if err != nil {
+		*ev = event.Event{}
+		return err
+	}
+	return nil
+}
+
+// Sniff reports whether a parsed record has one of the layouts Decode
+// reads, by its top-level members: an "Event" object holding "System"
+// (evtx_dump), a "winlog" object (Winlogbeat), "System" beside "EventData"
+// (Event's content at the top), or NXLog's "EventID" beside "Channel" or
+// "SourceName". It is stricter than Decode, which also takes "System" or
+// "EventID" alone, so that it does not claim other formats' records.
+// Winlogbeat documents are ECS as well; asked first, Sniff lets the
+// registry give them this decoder, which keeps the Windows fields.
+func Sniff(t *jsontree.Tree) bool {
+	root := jsontree.Root
+	if t.Kind(root) != jsontree.Object {
+		return false
+	}
+	var event, winlog, system, eventData, eventID, channel, source bool
+	for c := t.First(root); c >= 0; c = t.Next(c) {
+		switch k := t.Kind(c); string(t.KeyBytes(c)) {
+		case "Event":
+			event = k == jsontree.Object && t.Kind(t.Child(c, "System")) == jsontree.Object
+		case "winlog":
+			winlog = k == jsontree.Object
+		case "System":
+			system = k == jsontree.Object
+		case "EventData":
+			eventData = k != jsontree.Null
+		case "EventID":
+			eventID = k != jsontree.Null
+		case "Channel":
+			channel = k == jsontree.String
+		case "SourceName":
+			source = k == jsontree.String
+		}
+	}
+	return event || winlog || (system && eventData) || (eventID && (channel || source))
 }
 
 // system holds the System values of a record, whatever its layout.
@@ -94,31 +149,20 @@ func (s *system) add(name string) func(string, bool) {
 	}
 }
 
-func (d *Decoder) decode(data []byte, ev *event.Event, t *tree) error {
-	if decerr.Blank(data) {
-		return decerr.New(Format, decerr.Empty, "", nil)
-	}
-	if !utf8.Valid(data) {
-		return decerr.New(Format, decerr.InvalidUTF8, "",
-			fmt.Errorf("invalid UTF-8 at offset %d", decerr.InvalidUTF8At(data)))
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := t.parse(dec); err != nil {
-		return err
-	}
-
+// decode fills ev from a parsed record; ev is reset.
+func (d *Decoder) decode(t *jsontree.Tree, ev *event.Event) error {
 	w := &walker{t: t, dataAt: -1}
-	var sys system
+	w.fs.fields = make([]event.Field, 0, fieldsCap(t))
+	sys := system{fields: make([]event.Field, 0, systemFields)}
 	var err error
-	switch root := int32(0); {
-	case t.child(root, "Event") >= 0:
-		err = d.evtx(w, &sys, t.child(root, "Event"), "Event.")
-	case t.child(root, "winlog") >= 0:
+	switch root := jsontree.Root; {
+	case t.Child(root, "Event") >= 0:
+		err = d.evtx(w, &sys, t.Child(root, "Event"), "Event.")
+	case t.Child(root, "winlog") >= 0:
 		err = d.winlogbeat(w, &sys, root)
-	case t.child(root, "System") >= 0:
+	case t.Child(root, "System") >= 0:
 		err = d.evtx(w, &sys, root, "")
-	case t.child(root, "EventID") >= 0:
+	case t.Child(root, "EventID") >= 0:
 		err = d.nxlog(w, &sys, root)
 	default:
 		return decerr.New(Format, decerr.MissingField, "Event",
@@ -132,37 +176,54 @@ func (d *Decoder) decode(data []byte, ev *event.Event, t *tree) error {
 	return nil
 }
 
+// systemFields is the most System fields a layout stores.
+const systemFields = 12
+
+// fieldsCap estimates the length of ev.Fields, so the slice is allocated
+// once: each field takes at least one scalar value, except the joined
+// "Data" of unnamed values.
+func fieldsCap(t *jsontree.Tree) int {
+	n := 1
+	for i := range int32(t.Len()) {
+		switch t.Kind(i) {
+		case jsontree.String, jsontree.Number, jsontree.Bool:
+			n++
+		}
+	}
+	return min(n, MaxFields)
+}
+
 // evtx reads the evtx_dump layout: e is the Event object, prefix its path.
 func (d *Decoder) evtx(w *walker, sys *system, e int32, prefix string) error {
 	t := w.t
-	if t.nodes[e].kind != kindObject {
+	if t.Kind(e) != jsontree.Object {
 		return wrongType(t, e, "Event", "object")
 	}
-	s := t.child(e, "System")
+	s := t.Child(e, "System")
 	switch {
-	case s < 0 || t.nodes[s].kind == kindNull:
+	case s < 0 || t.Kind(s) == jsontree.Null:
 		return decerr.New(Format, decerr.MissingField, prefix+"System", nil)
-	case t.nodes[s].kind != kindObject:
+	case t.Kind(s) != jsontree.Object:
 		return wrongType(t, s, prefix+"System", "object")
 	}
-	if err := d.eventID(t, sys, t.child(s, "EventID"), prefix+"System.EventID"); err != nil {
+	if err := d.eventID(t, sys, t.Child(s, "EventID"), prefix+"System.EventID"); err != nil {
 		return err
 	}
-	name, ok := t.attr(s, "Provider", "Name")
+	name, ok := attr(t, s, "Provider", "Name")
 	sys.add("Provider_Name")(name, ok)
-	sys.add("Provider_Guid")(t.attr(s, "Provider", "Guid"))
-	sys.channel, ok = t.text(s, "Channel")
+	sys.add("Provider_Guid")(attr(t, s, "Provider", "Guid"))
+	sys.channel, ok = text(t, s, "Channel")
 	sys.add("Channel")(sys.channel, ok)
-	sys.computer, ok = t.text(s, "Computer")
+	sys.computer, ok = text(t, s, "Computer")
 	sys.add("Computer")(sys.computer, ok)
-	sys.add("Level")(t.text(s, "Level"))
-	sys.add("Task")(t.text(s, "Task"))
-	sys.add("Keywords")(t.text(s, "Keywords"))
-	sys.add("EventRecordID")(t.text(s, "EventRecordID"))
-	sys.add("Security_UserID")(t.attr(s, "Security", "UserID"))
-	sys.add("Execution_ProcessID")(t.attr(s, "Execution", "ProcessID"))
-	sys.add("Execution_ThreadID")(t.attr(s, "Execution", "ThreadID"))
-	if ts, ok := t.attr(s, "TimeCreated", "SystemTime"); ok {
+	sys.add("Level")(text(t, s, "Level"))
+	sys.add("Task")(text(t, s, "Task"))
+	sys.add("Keywords")(text(t, s, "Keywords"))
+	sys.add("EventRecordID")(text(t, s, "EventRecordID"))
+	sys.add("Security_UserID")(attr(t, s, "Security", "UserID"))
+	sys.add("Execution_ProcessID")(attr(t, s, "Execution", "ProcessID"))
+	sys.add("Execution_ThreadID")(attr(t, s, "Execution", "ThreadID"))
+	if ts, ok := attr(t, s, "TimeCreated", "SystemTime"); ok {
 		tm, err := d.parseTime(ts)
 		if err != nil {
 			return decerr.New(Format, decerr.WrongType, prefix+"System.TimeCreated.SystemTime", err)
@@ -171,13 +232,13 @@ func (d *Decoder) evtx(w *walker, sys *system, e int32, prefix string) error {
 	}
 	w.setSystem(sys)
 
-	if ed := t.child(e, "EventData"); ed >= 0 {
+	if ed := t.Child(e, "EventData"); ed >= 0 {
 		w.container = prefix + "EventData"
 		if err := w.eventData(ed); err != nil {
 			return err
 		}
 	}
-	if ud := t.child(e, "UserData"); ud >= 0 {
+	if ud := t.Child(e, "UserData"); ud >= 0 {
 		w.container = prefix + "UserData"
 		if err := w.flatten("UserData", ud); err != nil {
 			return err
@@ -189,25 +250,25 @@ func (d *Decoder) evtx(w *walker, sys *system, e int32, prefix string) error {
 // winlogbeat reads Winlogbeat's layout: winlog.* and @timestamp.
 func (d *Decoder) winlogbeat(w *walker, sys *system, root int32) error {
 	t := w.t
-	wl := t.child(root, "winlog")
-	if t.nodes[wl].kind != kindObject {
+	wl := t.Child(root, "winlog")
+	if t.Kind(wl) != jsontree.Object {
 		return wrongType(t, wl, "winlog", "object")
 	}
-	if err := d.eventID(t, sys, t.child(wl, "event_id"), "winlog.event_id"); err != nil {
+	if err := d.eventID(t, sys, t.Child(wl, "event_id"), "winlog.event_id"); err != nil {
 		return err
 	}
-	sys.add("Provider_Name")(t.text(wl, "provider_name"))
-	sys.add("Provider_Guid")(t.text(wl, "provider_guid"))
+	sys.add("Provider_Name")(text(t, wl, "provider_name"))
+	sys.add("Provider_Guid")(text(t, wl, "provider_guid"))
 	var ok bool
-	sys.channel, ok = t.text(wl, "channel")
+	sys.channel, ok = text(t, wl, "channel")
 	sys.add("Channel")(sys.channel, ok)
-	sys.computer, ok = t.text(wl, "computer_name")
+	sys.computer, ok = text(t, wl, "computer_name")
 	sys.add("Computer")(sys.computer, ok)
-	sys.add("EventRecordID")(t.text(wl, "record_id"))
-	sys.add("Security_UserID")(t.text(t.child(wl, "user"), "identifier"))
-	sys.add("Execution_ProcessID")(t.text(t.child(wl, "process"), "pid"))
-	sys.add("Execution_ThreadID")(t.text(t.path(wl, "process", "thread"), "id"))
-	if ts, ok := t.text(root, "@timestamp"); ok {
+	sys.add("EventRecordID")(text(t, wl, "record_id"))
+	sys.add("Security_UserID")(text(t, t.Child(wl, "user"), "identifier"))
+	sys.add("Execution_ProcessID")(text(t, t.Child(wl, "process"), "pid"))
+	sys.add("Execution_ThreadID")(text(t, t.Path(wl, "process", "thread"), "id"))
+	if ts, ok := text(t, root, "@timestamp"); ok {
 		tm, err := d.parseTime(ts)
 		if err != nil {
 			return decerr.New(Format, decerr.WrongType, "@timestamp", err)
@@ -216,13 +277,13 @@ func (d *Decoder) winlogbeat(w *walker, sys *system, root int32) error {
 	}
 	w.setSystem(sys)
 
-	if ed := t.child(wl, "event_data"); ed >= 0 {
+	if ed := t.Child(wl, "event_data"); ed >= 0 {
 		w.container = "winlog.event_data"
 		if err := w.eventData(ed); err != nil {
 			return err
 		}
 	}
-	if ud := t.child(wl, "user_data"); ud >= 0 {
+	if ud := t.Child(wl, "user_data"); ud >= 0 {
 		w.container = "winlog.user_data"
 		if err := w.flatten("user_data", ud); err != nil {
 			return err
@@ -235,23 +296,23 @@ func (d *Decoder) winlogbeat(w *walker, sys *system, root int32) error {
 // values and event data side by side at the top level.
 func (d *Decoder) nxlog(w *walker, sys *system, root int32) error {
 	t := w.t
-	if err := d.eventID(t, sys, t.child(root, "EventID"), "EventID"); err != nil {
+	if err := d.eventID(t, sys, t.Child(root, "EventID"), "EventID"); err != nil {
 		return err
 	}
-	sys.add("Provider_Name")(t.text(root, "SourceName"))
-	sys.add("Provider_Guid")(t.text(root, "ProviderGuid"))
+	sys.add("Provider_Name")(text(t, root, "SourceName"))
+	sys.add("Provider_Guid")(text(t, root, "ProviderGuid"))
 	var ok bool
-	sys.channel, ok = t.text(root, "Channel")
+	sys.channel, ok = text(t, root, "Channel")
 	sys.add("Channel")(sys.channel, ok)
-	sys.computer, ok = t.text(root, "Hostname")
+	sys.computer, ok = text(t, root, "Hostname")
 	sys.add("Computer")(sys.computer, ok)
-	sys.add("Task")(t.text(root, "Task"))
-	sys.add("Keywords")(t.text(root, "Keywords"))
-	sys.add("EventRecordID")(t.text(root, "RecordNumber"))
-	sys.add("Security_UserID")(t.text(root, "UserID"))
-	sys.add("Execution_ProcessID")(t.text(root, "ProcessID"))
-	sys.add("Execution_ThreadID")(t.text(root, "ThreadID"))
-	if ts, ok := t.text(root, "EventTime"); ok {
+	sys.add("Task")(text(t, root, "Task"))
+	sys.add("Keywords")(text(t, root, "Keywords"))
+	sys.add("EventRecordID")(text(t, root, "RecordNumber"))
+	sys.add("Security_UserID")(text(t, root, "UserID"))
+	sys.add("Execution_ProcessID")(text(t, root, "ProcessID"))
+	sys.add("Execution_ThreadID")(text(t, root, "ThreadID"))
+	if ts, ok := text(t, root, "EventTime"); ok {
 		tm, err := d.parseTime(ts)
 		if err != nil {
 			return decerr.New(Format, decerr.WrongType, "EventTime", err)
@@ -276,18 +337,19 @@ func (w *walker) setSystem(sys *system) {
 // eventID reads the event id at node i (a number, a decimal string, or an
 // element object with "#text"), stores it as sys.eventID and as the
 // EventID field.
-func (d *Decoder) eventID(t *tree, sys *system, i int32, field string) error {
-	if i < 0 || t.nodes[i].kind == kindNull {
+func (d *Decoder) eventID(t *jsontree.Tree, sys *system, i int32, field string) error {
+	if i < 0 || t.Kind(i) == jsontree.Null {
 		return decerr.New(Format, decerr.MissingField, field, nil)
 	}
 	v := i
-	if t.nodes[v].kind == kindObject {
-		v = t.child(v, "#text")
+	if t.Kind(v) == jsontree.Object {
+		v = t.Child(v, "#text")
 		if v < 0 {
 			return wrongType(t, i, field, "integer event id")
 		}
 	}
-	id, ok := parseID(t.nodes[v].kind, t.nodes[v].text)
+	s, _ := t.TextBytes(v)
+	id, ok := parseID(t.Kind(v), string(s))
 	if !ok {
 		return wrongType(t, v, field, "integer event id in [0, 4294967295]")
 	}
@@ -298,12 +360,12 @@ func (d *Decoder) eventID(t *tree, sys *system, i int32, field string) error {
 
 // parseID reads a non-negative 32-bit integer from a JSON number (integral
 // values written as 4688.0 or 4.688e3 included) or a decimal string.
-func parseID(k kind, s string) (uint32, bool) {
+func parseID(k jsontree.Kind, s string) (uint32, bool) {
 	switch k {
-	case kindString:
+	case jsontree.String:
 		n, err := strconv.ParseUint(s, 10, 32)
 		return uint32(n), err == nil
-	case kindNumber:
+	case jsontree.Number:
 		if n, err := strconv.ParseUint(s, 10, 32); err == nil {
 			return uint32(n), true
 		}
@@ -345,6 +407,6 @@ func (d *Decoder) parseTime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("want RFC 3339 time, got %q", decerr.Truncate(s, maxQuoted))
 }
 
-func wrongType(t *tree, i int32, field, want string) error {
-	return decerr.New(Format, decerr.WrongType, field, fmt.Errorf("want %s, got %s", want, t.describe(i)))
+func wrongType(t *jsontree.Tree, i int32, field, want string) error {
+	return decerr.New(Format, decerr.WrongType, field, fmt.Errorf("want %s, got %s", want, t.Describe(i)))
 }
