@@ -102,6 +102,62 @@ func (e *Event) Field(name string) (string, bool) {
 	return "", false
 }
 
+// fieldNames are the ECS names Get knows, in the order of Event's fields.
+var fieldNames = [...]string{
+	"@timestamp",
+	"event.kind",
+	"event.category",
+	"event.type",
+	"event.action",
+	"event.outcome",
+	"event.dataset",
+	"event.code",
+	"event.severity",
+	"source.ip",
+	"source.port",
+	"source.domain",
+	"source.user.name",
+	"destination.ip",
+	"destination.port",
+	"destination.domain",
+	"network.transport",
+	"network.protocol",
+	"network.direction",
+	"network.bytes",
+	"network.packets",
+	"host.name",
+	"host.ip",
+	"host.os.family",
+	"process.name",
+	"process.executable",
+	"process.command_line",
+	"process.parent.executable",
+	"file.path",
+	"file.extension",
+	"url.original",
+	"http.request.method",
+	"http.response.status_code",
+	"dns.question.name",
+	"tls.client.server_name",
+	"user.name",
+	"user_agent.original",
+	"service.name",
+	"rule.name",
+	"rule.category",
+	"observer.vendor",
+	"observer.product",
+	"observer.type",
+	"ics.protocol",
+	"ics.function",
+	"ics.function_code",
+	"ics.unit_id",
+	"threat.technique.id",
+}
+
+// FieldNames returns the ECS names Get knows (labels.* aside), in the order
+// of Event's fields: what a rule can name besides the source's own fields.
+func FieldNames() []string { return fieldNames[:] }
+
 // Get returns the value of a field by its dotted ECS name, rendered as a
 // string, and whether the field is set. Numbers are decimal; an unset number
 // (zero) counts as absent, which matches how sensors omit them.

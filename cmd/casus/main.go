@@ -4,6 +4,7 @@
 //
 //	casus run                      the service (configured by CASUS_* variables)
 //	casus classify [--format F] [--signals] [FILE|-]
+//	casus decode [--format F] [FILE|-]   canonical events, for people writing rules
 //	casus demo [--follow]          embedded broker, bundled scenario, real pipeline
 //	casus config                   every variable, its value, default and meaning
 //	casus version
@@ -19,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/casus-sec/casus/internal/app"
@@ -37,7 +39,8 @@ const usage = `usage: casus <command> [flags]
 
 commands:
   run        consume telemetry from Kafka and publish signals and escalations
-  classify   run NDJSON telemetry from a file or stdin through the pipeline, no Kafka
+  classify   run NDJSON telemetry (or a Zeek TSV log) from a file or stdin through the pipeline, no Kafka
+  decode     print the canonical event of each record, as rules see it
   demo       embedded broker + bundled scenario through the real service
   rules      lint rule files or run rule tests (casus rules lint|test PATH...)
   config     print every CASUS_* variable with its value, default and meaning
@@ -56,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stderr)
 	case "classify":
 		return cmdClassify(args[1:], stdout, stderr)
+	case "decode":
+		return cmdDecode(args[1:], stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, args[1:], stdout, stderr)
 	case "config":
@@ -131,7 +136,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 func cmdClassify(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	format := fs.String("format", "ecs", "telemetry format of the input")
+	format := fs.String("format", "auto", "telemetry format of the input; auto tells each record's format from its shape")
 	signals := fs.Bool("signals", false, "also print signals (rule matches) as NDJSON")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: casus classify [--format F] [--signals] [FILE|-]")
@@ -144,12 +149,8 @@ func cmdClassify(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	known := false
-	for _, f := range app.KnownFormats() {
-		known = known || f == *format
-	}
-	if !known {
-		fmt.Fprintf(stderr, "casus classify: unknown format %q (known: %v)\n", *format, app.KnownFormats())
+	if !knownFormat(*format) {
+		fmt.Fprintf(stderr, "casus classify: unknown format %q (known: %v)\n", *format, app.FileFormats())
 		return exitUsage
 	}
 	cfg, ok := loadConfig(stderr)
@@ -161,20 +162,12 @@ func cmdClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "casus: %v\n", err)
 		return exitUsage
 	}
-	in, name, size := io.Reader(os.Stdin), "stdin", int64(0)
-	isFile := false
-	if p := fs.Arg(0); p != "" && p != "-" {
-		f, err := os.Open(p)
-		if err != nil {
-			fmt.Fprintf(stderr, "casus classify: %v\n", err)
-			return exitUsage
-		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			size, isFile = st.Size(), true
-		}
-		in, name = f, p
+	in, name, size, isFile, err := openInput(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "casus classify: %v\n", err)
+		return exitUsage
 	}
+	defer in.Close()
 	progress := false
 	if f, ok := stderr.(*os.File); ok && isFile {
 		progress = app.IsTerminal(f)
@@ -188,10 +181,94 @@ func cmdClassify(args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	fmt.Fprintf(stderr, "casus classify: %d records, %d bad, %d signals, %d escalations\n", sum.Records, sum.Bad, sum.Signals, sum.Escalations)
-	for reason, n := range sum.Reasons {
-		fmt.Fprintf(stderr, "  bad records (%s): %d\n", reason, n)
+	for _, r := range sortedKeys(sum.Reasons) {
+		fmt.Fprintf(stderr, "  bad records (%s): %d\n", r, sum.Reasons[r])
 	}
 	return exitOK
+}
+
+func knownFormat(f string) bool {
+	for _, k := range app.FileFormats() {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}
+
+// openInput opens a file argument, or stdin for "" and "-"; size and isFile
+// are for the progress bar.
+func openInput(p string) (in io.ReadCloser, name string, size int64, isFile bool, err error) {
+	if p == "" || p == "-" {
+		return io.NopCloser(os.Stdin), "stdin", 0, false, nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, "", 0, false, err
+	}
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size, isFile = st.Size(), true
+	}
+	return f, p, size, isFile, nil
+}
+
+func cmdDecode(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("decode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "auto", "telemetry format of the input; auto tells each record's format from its shape")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: casus decode [--format F] [FILE|-]")
+		fmt.Fprintln(stderr, "prints each record's canonical event as one JSON line: format, Sigma logsource,")
+		fmt.Fprintln(stderr, "ECS fields and the source's own fields; bad records are reported on stderr.")
+		fmt.Fprintf(stderr, "formats: %v\n", app.FileFormats())
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	if !knownFormat(*format) {
+		fmt.Fprintf(stderr, "casus decode: unknown format %q (known: %v)\n", *format, app.FileFormats())
+		return exitUsage
+	}
+	cfg, ok := loadConfig(stderr)
+	if !ok {
+		return exitUsage
+	}
+	in, name, _, _, err := openInput(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "casus decode: %v\n", err)
+		return exitUsage
+	}
+	defer in.Close()
+	sum, err := app.Decode(in, app.DecodeOptions{Format: *format, Source: name, MaxRecordBytes: cfg.MaxRecordBytes, Stdout: stdout, Stderr: stderr})
+	if err != nil {
+		fmt.Fprintf(stderr, "casus decode: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(stderr, "casus decode: %d records, %d bad\n", sum.Records, sum.Bad)
+	for _, f := range sortedKeys(sum.Formats) {
+		fmt.Fprintf(stderr, "  %s: %d\n", f, sum.Formats[f])
+	}
+	for _, r := range sortedKeys(sum.Reasons) {
+		fmt.Fprintf(stderr, "  bad records (%s): %d\n", r, sum.Reasons[r])
+	}
+	if sum.Bad > 0 {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {

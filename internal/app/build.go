@@ -42,6 +42,10 @@ type Knowledge struct {
 // KnownFormats lists the telemetry formats this build decodes.
 func KnownFormats() []string { return decode.Default(0).Names() }
 
+// FileFormats are the formats casus classify and casus decode read: the
+// record formats and Zeek's TSV log files.
+func FileFormats() []string { return append(KnownFormats(), decode.ZeekTSV) }
+
 // LoadKnowledge loads the files named by the configuration; absent names
 // take the embedded defaults (bundled rules, default policy, empty inventory
 // and intelligence). Every directory of CASUS_RULES_DIRS must exist.

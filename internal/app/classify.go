@@ -2,7 +2,6 @@ package app
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,8 +38,8 @@ type ClassifySummary struct {
 	Reasons     map[decode.Reason]int
 }
 
-// Classify runs NDJSON telemetry from in through the same pipeline as the
-// service, with no Kafka: escalations (and signals, when asked) are written
+// Classify runs telemetry from in (NDJSON, or a Zeek TSV log) through the
+// same pipeline as the service, with no Kafka: escalations (and signals, when asked) are written
 // as NDJSON to Stdout; bad records are reported on Stderr and counted.
 func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySummary, error) {
 	sum := ClassifySummary{Reasons: map[decode.Reason]int{}}
@@ -60,33 +59,34 @@ func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySumma
 	bar := newProgress(opt.Stderr, opt.Progress, opt.Size)
 	defer bar.done()
 
-	r := bufio.NewReaderSize(in, 64<<10)
+	cr := &countingReader{r: in}
+	src := openSource(bufio.NewReaderSize(cr, 64<<10), opt.Format, opt.MaxRecordBytes)
 	var res pipeline.Result
 	var offset int64
-	var consumed int64
-	for line := int64(1); ; line++ {
-		value, n, err := readLine(r, opt.MaxRecordBytes)
-		consumed += int64(n)
-		if errors.Is(err, io.EOF) && n == 0 {
+	for {
+		rec, err := src.next()
+		if errors.Is(err, io.EOF) {
 			break
 		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return sum, fmt.Errorf("read %s line %d: %w", opt.Source, line, err)
-		}
-		if len(value) <= opt.MaxRecordBytes && len(bytes.TrimSpace(value)) == 0 {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			continue // blank line
+		if err != nil {
+			return sum, fmt.Errorf("read %s %w", opt.Source, err)
 		}
 		sum.Records++
-		p.Process(pipeline.Record{Topic: opt.Source, Offset: offset, Value: value, Format: opt.Format}, &res)
+		r := pipeline.Record{Topic: opt.Source, Offset: offset, Value: rec.value, Format: opt.Format}
 		offset++
+		switch {
+		case !rec.decoded:
+			p.Process(r, &res)
+		case rec.err != nil:
+			res = pipeline.Result{Dead: &pipeline.DeadLetter{Reason: decode.ReasonOf(rec.err), Format: decode.ZeekTSV, Err: rec.err}}
+		default:
+			p.ProcessEvent(r, decode.ZeekTSV, rec.ev, &res)
+		}
 		if d := res.Dead; d != nil {
 			sum.Bad++
 			sum.Reasons[d.Reason]++
 			bar.clear()
-			fmt.Fprintf(opt.Stderr, "%s:%d: %v\n", opt.Source, line, d.Err)
+			fmt.Fprintf(opt.Stderr, "%s:%d: %v\n", opt.Source, rec.line, d.Err)
 		}
 		if opt.Signals {
 			for _, s := range res.Signals {
@@ -105,12 +105,21 @@ func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySumma
 			out.WriteByte('\n')
 		}
 		sum.Escalations += len(res.Escalations)
-		bar.update(consumed, sum.Records)
-		if errors.Is(err, io.EOF) {
-			break
-		}
+		bar.update(cr.n, sum.Records)
 	}
 	return sum, nil
+}
+
+// countingReader counts the bytes read through it, for the progress bar.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // readLine reads one line without its "\n" or "\r\n"; a line longer than

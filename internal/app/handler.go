@@ -22,6 +22,7 @@ import (
 // where the record came from.
 const (
 	HeaderReason          = "casus.reason"
+	HeaderFormat          = "casus.format"
 	HeaderError           = "casus.error"
 	HeaderSourceTopic     = "casus.source.topic"
 	HeaderSourcePartition = "casus.source.partition"
@@ -61,7 +62,8 @@ var (
 )
 
 func (h *handler) record(m kafka.Message) pipeline.Record {
-	return pipeline.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Value: m.Value, Time: m.Time, Format: h.formats[m.Topic]}
+	return pipeline.Record{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, Value: m.Value, Time: m.Time,
+		Format: h.formats[m.Topic], ContentType: contentType(m)}
 }
 
 // Reset drops all correlation state (a new assignment follows); the new
@@ -149,6 +151,17 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 	return nil
 }
 
+// contentType returns the record's content-type header; producers spell
+// the key in any case.
+func contentType(m kafka.Message) string {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Key, "content-type") {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
 func headerValue(m kafka.Message, key string) string {
 	for _, h := range m.Headers {
 		if h.Key == key {
@@ -217,6 +230,7 @@ func deadLetter(topic string, m kafka.Message, d *pipeline.DeadLetter) kafka.Mes
 	}
 	headers = append(headers,
 		kafka.Header{Key: HeaderReason, Value: []byte(d.Reason)},
+		kafka.Header{Key: HeaderFormat, Value: []byte(d.Format)},
 		kafka.Header{Key: HeaderError, Value: []byte(errText)},
 		kafka.Header{Key: HeaderSourceTopic, Value: []byte(m.Topic)},
 		kafka.Header{Key: HeaderSourcePartition, Value: []byte(strconv.Itoa(m.Partition))},

@@ -16,7 +16,7 @@ const Prefix = "CASUS"
 // struct so that its variables keep their flat CASUS_ names under envconfig.
 type Config struct {
 	Kafka
-	Inputs []Input `envconfig:"INPUTS" default:"telemetry:ecs" desc:"telemetry topics to consume, each as topic:format"`
+	Inputs []Input `envconfig:"INPUTS" default:"telemetry:auto" desc:"telemetry topics to consume, each as topic:format; a topic without a format, or format auto, takes the format a content-type header names, else the one the record's shape shows"`
 	Topics
 	Group
 	Runtime
@@ -93,11 +93,16 @@ type Input struct {
 
 var _ envconfig.Decoder = (*Input)(nil)
 
-// Decode parses "topic:format". It lets envconfig, and FromEnv, read Input lists.
+// AutoFormat is the format of an input whose records name or show their
+// own format.
+const AutoFormat = "auto"
+
+// Decode parses "topic:format", or "topic" alone for AutoFormat. It lets
+// envconfig, and FromEnv, read Input lists.
 func (in *Input) Decode(s string) error {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		return errors.New("missing ':' between topic and format")
+		s, i = s+":"+AutoFormat, len(s)
 	}
 	topic, format := strings.TrimSpace(s[:i]), strings.TrimSpace(s[i+1:])
 	if topic == "" || format == "" {

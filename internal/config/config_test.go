@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-var testFormats = []string{"ecs", "ocsf", "winevt"}
+var testFormats = []string{"auto", "ecs", "ocsf", "winevt", "zeek.conn"}
 
 func mapLookup(env map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) {
@@ -21,7 +21,7 @@ func mapLookup(env map[string]string) func(string) (string, bool) {
 func TestDefaults(t *testing.T) {
 	want := Config{
 		Kafka:  Kafka{Brokers: []string{"127.0.0.1:9092"}, ClientID: "casus"},
-		Inputs: []Input{{Topic: "telemetry", Format: "ecs"}},
+		Inputs: []Input{{Topic: "telemetry", Format: "auto"}},
 		Topics: Topics{
 			Signals: "casus.signals", Escalations: "casus.escalations",
 			Deadletter: "casus.deadletter", State: "casus.state",
@@ -102,6 +102,8 @@ var goodValues = []struct {
 	{"CASUS_KAFKA_SASL_PASSWORD", "", func(c Config) any { return c.SASLPassword }, ""},
 	{"CASUS_KAFKA_SASL_PASSWORD_FILE", "", func(c Config) any { return c.SASLPasswordFile }, ""},
 	{"CASUS_INPUTS", "edr:ocsf,telemetry:ecs", func(c Config) any { return c.Inputs }, []Input{{"edr", "ocsf"}, {"telemetry", "ecs"}}},
+	{"CASUS_INPUTS", "mixed, zeek:zeek.conn,lake:auto", func(c Config) any { return c.Inputs },
+		[]Input{{"mixed", "auto"}, {"zeek", "zeek.conn"}, {"lake", "auto"}}},
 	{"CASUS_TOPIC_SIGNALS", "s", func(c Config) any { return c.Signals }, "s"},
 	{"CASUS_TOPIC_ESCALATIONS", "soc.escalations-v1", func(c Config) any { return c.Escalations }, "soc.escalations-v1"},
 	{"CASUS_TOPIC_DEADLETTER", "dlq_casus", func(c Config) any { return c.Deadletter }, "dlq_casus"},
@@ -145,9 +147,9 @@ var badValues = []struct {
 	{v: "CASUS_KAFKA_SASL_USERNAME", value: "casus", allowed: "empty"},
 	{v: "CASUS_KAFKA_SASL_PASSWORD", value: "hunter2", shown: "****", allowed: "empty"},
 	{v: "CASUS_KAFKA_SASL_PASSWORD_FILE", value: "/run/secrets/pw", allowed: "empty"},
-	{v: "CASUS_INPUTS", value: "telemetry", allowed: "topic:format"},
+	{v: "CASUS_INPUTS", value: ":ecs", allowed: "topic:format"},
 	{v: "CASUS_INPUTS", value: "telemetry:", allowed: "topic:format"},
-	{v: "CASUS_INPUTS", value: "telemetry:csv", allowed: "format one of: ecs, ocsf, winevt"},
+	{v: "CASUS_INPUTS", value: "telemetry:csv", allowed: "format one of: auto, ecs, ocsf, winevt, zeek.conn"},
 	{v: "CASUS_INPUTS", value: "", allowed: "topic:format"},
 	{v: "CASUS_INPUTS", value: "a:ecs,a:ocsf", allowed: "each topic at most once"},
 	{v: "CASUS_INPUTS", value: "bad/topic:ecs", allowed: "Kafka topic names"},

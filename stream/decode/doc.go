@@ -1,8 +1,12 @@
 // Package decode turns a telemetry record's bytes into the canonical
 // event.Event (DESIGN §1, Decode stage). It defines the Decoder contract, the
 // decode Error with its bounded Reason, and the Registry that selects a
-// decoder by format name. Each wire format lives in its own sub-package
-// (stream/decode/ecs, ...) with its field mapping in a README.md.
+// decoder: by the format a topic is configured with, else by the format a
+// content-type header names (Select), else by the record's shape (Auto:
+// the record is parsed once and each format's Sniff is asked in turn). Each
+// wire format lives in its own sub-package (stream/decode/ecs, winevt,
+// zeek, suricata, ocsf, falco) with its field mapping in a README.md; they
+// share one JSON scanner, internal/jsontree.
 //
 // # Decoder contract
 //

@@ -3,16 +3,16 @@ package decode
 import (
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode/ecs"
+	"github.com/casus-sec/casus/stream/decode/falco"
 	"github.com/casus-sec/casus/stream/decode/internal/decerr"
+	"github.com/casus-sec/casus/stream/decode/ocsf"
+	"github.com/casus-sec/casus/stream/decode/suricata"
 	"github.com/casus-sec/casus/stream/decode/winevt"
-)
-
-var (
-	_ Decoder = (*ecs.Decoder)(nil)
-	_ Decoder = (*winevt.Decoder)(nil)
+	"github.com/casus-sec/casus/stream/decode/zeek"
 )
 
 // DefaultMaxBytes is the record size limit when NewRegistry is given a
@@ -26,6 +26,8 @@ const DefaultMaxBytes = 1 << 20
 type Registry struct {
 	maxBytes int
 	decoders map[string]Decoder
+	sniffers []sniffer
+	trees    sync.Pool // *jsontree.Tree, for sniffing
 }
 
 // NewRegistry returns an empty registry that rejects values longer than
@@ -34,17 +36,43 @@ func NewRegistry(maxBytes int) *Registry {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	return &Registry{maxBytes: maxBytes, decoders: make(map[string]Decoder)}
+	return &Registry{maxBytes: maxBytes, decoders: make(map[string]Decoder), trees: treePool()}
 }
 
-// Default returns a registry with every built-in format: "ecs", "json" as
-// an alias of ecs, and "winevt" (Windows event log records as JSON).
+// Default returns a registry with every built-in format:
+//
+//   - "ecs" (and "json", its alias): Elastic Common Schema JSON, as Beats
+//     and Elastic Agent write it;
+//   - "winevt": Windows event log records as JSON (evtx_dump, Winlogbeat,
+//     NXLog);
+//   - "zeek": Zeek JSON logs, the log type from _path or the record's shape;
+//     "zeek.<type>" (zeek.conn, zeek.dns, ...) for a topic that carries one
+//     log type whose records do not name it;
+//   - "suricata": Suricata EVE JSON;
+//   - "ocsf": OCSF 1.x events;
+//   - "falco": Falco alerts as JSON;
+//   - Auto, which sniffs each record's format from its shape.
+//
+// Sniffing tries the shapes that name themselves first (a Windows event's
+// System block, Zeek's _path or uid, EVE's event_type, OCSF's class_uid,
+// Falco's rule and priority) and ECS, the native format, last.
 func Default(maxBytes int) *Registry {
 	r := NewRegistry(maxBytes)
+	r.registerSniffer(winevt.Format, winevt.New(), winevt.Sniff)
+	r.registerSniffer(zeek.Format, zeek.New(), zeek.Sniff)
+	r.registerSniffer(suricata.Format, suricata.New(), suricata.Sniff)
+	r.registerSniffer(ocsf.Format, ocsf.New(), ocsf.Sniff)
+	r.registerSniffer(falco.Format, falco.New(), falco.Sniff)
 	e := ecs.New()
-	r.Register("ecs", e)
+	r.registerSniffer(ecs.Format, e, ecs.Sniff)
 	r.Register("json", e)
-	r.Register("winevt", winevt.New())
+	for _, path := range zeek.Paths() {
+		d, err := zeek.NewForPath(path)
+		if err != nil {
+			panic(fmt.Sprintf("decode: %v", err)) // Paths and NewForPath disagree
+		}
+		r.Register(zeek.Format+"."+path, d)
+	}
 	return r
 }
 
@@ -55,6 +83,8 @@ func (r *Registry) Register(name string, d Decoder) {
 	switch {
 	case name == "":
 		panic("decode: Register with an empty format name")
+	case name == Auto:
+		panic("decode: Register with the reserved format name " + Auto)
 	case d == nil:
 		panic(fmt.Sprintf("decode: Register %q with a nil decoder", name))
 	}
@@ -70,9 +100,11 @@ func (r *Registry) Get(name string) (Decoder, bool) {
 	return d, ok
 }
 
-// Names returns the registered format names, sorted.
+// Names returns the format names Decode accepts, sorted: the registered
+// ones and Auto.
 func (r *Registry) Names() []string {
-	names := make([]string, 0, len(r.decoders))
+	names := make([]string, 0, len(r.decoders)+1)
+	names = append(names, Auto)
 	for n := range r.decoders {
 		names = append(names, n)
 	}
@@ -83,29 +115,40 @@ func (r *Registry) Names() []string {
 // MaxBytes returns the size limit the registry enforces.
 func (r *Registry) MaxBytes() int { return r.maxBytes }
 
-// Decode decodes data with the decoder registered under format. It rejects
-// an empty value (ReasonEmpty) and one longer than the limit
-// (ReasonTooLarge) before looking at the format (ReasonUnknownFormat); on
-// those failures ev is reset, as a decoder would. Their Error.Format is the
-// format name only when it is registered, so it stays a bounded value.
+// Decode decodes data with the decoder registered under format, or, for
+// Auto, with the format the record's shape names. See DecodeAs.
 func (r *Registry) Decode(format string, data []byte, ev *event.Event) error {
+	_, err := r.DecodeAs(format, data, ev)
+	return err
+}
+
+// DecodeAs decodes data with the decoder registered under format and
+// returns the format used: format itself, or the sniffed one for Auto ("" if
+// none matched). It rejects an empty value (ReasonEmpty) and one longer than
+// the limit (ReasonTooLarge) before looking at the format
+// (ReasonUnknownFormat); on those failures ev is reset, as a decoder would.
+// Their Error.Format is the format name only when it is known, so it stays
+// a bounded value.
+func (r *Registry) DecodeAs(format string, data []byte, ev *event.Event) (string, error) {
 	d, ok := r.decoders[format]
 	known := format
-	if !ok {
+	if !ok && format != Auto {
 		known = ""
 	}
 	switch {
-	case len(data) == 0:
+	case decerr.Blank(data):
 		*ev = event.Event{}
-		return decerr.New(known, ReasonEmpty, "", nil)
+		return known, decerr.New(known, ReasonEmpty, "", nil)
 	case len(data) > r.maxBytes:
 		*ev = event.Event{}
-		return decerr.New(known, ReasonTooLarge, "",
+		return known, decerr.New(known, ReasonTooLarge, "",
 			fmt.Errorf("value of %d bytes exceeds the limit of %d", len(data), r.maxBytes))
+	case format == Auto:
+		return r.sniff(data, ev)
 	case !ok:
 		*ev = event.Event{}
-		return decerr.New("", ReasonUnknownFormat, "",
+		return "", decerr.New("", ReasonUnknownFormat, "",
 			fmt.Errorf("no decoder for format %q (have %v)", decerr.Truncate(format, 64), r.Names()))
 	}
-	return d.Decode(data, ev)
+	return format, d.Decode(data, ev)
 }

@@ -16,7 +16,9 @@ const flow = `{"@timestamp":"2025-03-14T09:31:07Z","source":{"ip":"203.0.113.77"
 
 func TestDefault(t *testing.T) {
 	r := decode.Default(0)
-	if got, want := r.Names(), []string{"ecs", "json", "winevt"}; !slices.Equal(got, want) {
+	want := []string{"auto", "ecs", "falco", "json", "ocsf", "suricata", "winevt", "zeek",
+		"zeek.conn", "zeek.dnp3", "zeek.dns", "zeek.http", "zeek.modbus", "zeek.notice", "zeek.ssl", "zeek.weird"}
+	if got := r.Names(); !slices.Equal(got, want) {
 		t.Fatalf("Names() = %q, want %q", got, want)
 	}
 	if r.MaxBytes() != decode.DefaultMaxBytes {
@@ -31,8 +33,8 @@ func TestDefault(t *testing.T) {
 			t.Errorf("Decode(%s) = %+v", format, ev)
 		}
 	}
-	if _, ok := r.Get("zeek"); ok {
-		t.Error(`Get("zeek") found a decoder that was never registered`)
+	if _, ok := r.Get("cef"); ok {
+		t.Error(`Get("cef") found a decoder that was never registered`)
 	}
 }
 
@@ -51,8 +53,8 @@ func TestRegistryDecodeErrors(t *testing.T) {
 		{name: "empty beats unknown format", format: "nope", data: "", reason: decode.ReasonEmpty, msg: "decode: empty"},
 		{name: "too large", format: "ecs", data: `{"labels":{"k":"` + strings.Repeat("v", limit) + `"}}`,
 			reason: decode.ReasonTooLarge, msg: "exceeds the limit of 64"},
-		{name: "unknown format", format: "zeek", data: `{}`, reason: decode.ReasonUnknownFormat,
-			msg: `decode: unknown_format: no decoder for format "zeek" (have [ecs json winevt])`},
+		{name: "unknown format", format: "cef", data: `{}`, reason: decode.ReasonUnknownFormat,
+			msg: `decode: unknown_format: no decoder for format "cef" (have [auto ecs falco json ocsf suricata winevt zeek zeek.conn`},
 		{name: "decoder error passes through", format: "json", data: `{"source":{"port":{}}}`,
 			reason: decode.ReasonWrongType, field: "source.port",
 			msg: "decode ecs: wrong_type: field source.port: want number, got object"},
@@ -176,5 +178,41 @@ func TestReasonsAreDistinctAndComplete(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Reasons() = %q, want %q", got, want)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	r := decode.Default(0)
+	for _, tc := range []struct {
+		configured, contentType string
+		want                    string
+		err                     string
+	}{
+		{"winevt", "application/json; format=ecs", "winevt", ""}, // the topic's configuration wins
+		{"", "", decode.Auto, ""},
+		{decode.Auto, "application/json", decode.Auto, ""},
+		{decode.Auto, "application/x-ndjson; charset=utf-8", decode.Auto, ""},
+		{decode.Auto, "application/json; format=winevt", "winevt", ""},
+		{decode.Auto, "Application/JSON; Format=ecs", "ecs", ""},
+		{"", "application/vnd.casus.winevt+json", "winevt", ""},
+		{"", "application/vnd.casus.ecs+json; charset=utf-8", "ecs", ""},
+		{"", "application/vnd.casus.auto+json", decode.Auto, ""},
+		{"", "application/vnd.casus.cef+json", "", `names format "cef"`},
+		{"", "application/json; format=" + strings.Repeat("x", 100), "", `names format "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."`},
+		{"", "application/json; format=", "", "content-type"},
+		{"", "not a media type;;", "", `header "not a media type;;"`},
+	} {
+		got, err := r.Select(tc.configured, tc.contentType)
+		if tc.err != "" {
+			var de *decode.Error
+			if !errors.As(err, &de) || de.Reason != decode.ReasonUnknownFormat || de.Field != "content-type" ||
+				!strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Select(%q, %q) = %q, %v; want unknown_format on content-type containing %q", tc.configured, tc.contentType, got, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("Select(%q, %q) = %q, %v; want %q", tc.configured, tc.contentType, got, err, tc.want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 type Metrics struct {
 	consumed           *prometheus.CounterVec
 	decodeFailures     *prometheus.CounterVec
+	decoded            *prometheus.CounterVec
 	timestampFallbacks *prometheus.CounterVec
 	signals            *prometheus.CounterVec
 	escalations        *prometheus.CounterVec
@@ -29,6 +30,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		decodeFailures: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_decode_failures_total", Help: "Records that could not be decoded, by topic and reason.",
 		}, []string{"topic", "reason"}),
+		decoded: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "casus_records_decoded_total", Help: "Records decoded, by topic and the format they were decoded as (configured, named by content-type, or sniffed).",
+		}, []string{"topic", "format"}),
 		timestampFallbacks: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_timestamp_fallbacks_total", Help: "Events whose own time was missing, implausible or in the future, given the record's time instead, by topic and reason.",
 		}, []string{"topic", "reason"}),

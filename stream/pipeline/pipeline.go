@@ -19,12 +19,18 @@ type Record struct {
 	Offset    int64
 	Value     []byte
 	Time      time.Time // the record's own timestamp; the fallback event time
-	Format    string    // decoder name
+	// Format is the configured decoder name; "" or decode.Auto selects
+	// one per record from ContentType, else from the record's shape.
+	Format      string
+	ContentType string // the record's content-type header, if any
 }
 
 // DeadLetter says why a record could not be processed.
 type DeadLetter struct {
 	Reason decode.Reason
+	// Format is the format the record was decoded as, when one was
+	// chosen; "auto" when none recognised it.
+	Format string
 	Err    error
 }
 
@@ -131,12 +137,36 @@ func (p *Pipeline) Replay(r Record, res *Result) {
 func (p *Pipeline) Process(r Record, res *Result) {
 	res.reset()
 	p.m.consumed.WithLabelValues(r.Topic).Inc()
-	if err := p.dec.Decode(r.Format, r.Value, &p.ev); err != nil {
+	format, err := p.dec.Select(r.Format, r.ContentType)
+	if err == nil {
+		format, err = p.dec.DecodeAs(format, r.Value, &p.ev)
+	}
+	if err != nil {
 		reason := decode.ReasonOf(err)
+		if format == "" {
+			format = decode.Auto
+		}
 		p.m.decodeFailures.WithLabelValues(r.Topic, string(reason)).Inc()
-		res.Dead = &DeadLetter{Reason: reason, Err: err}
+		res.Dead = &DeadLetter{Reason: reason, Format: format, Err: err}
 		return
 	}
+	p.m.decoded.WithLabelValues(r.Topic, format).Inc()
+	p.process(r, format, res)
+}
+
+// ProcessEvent runs an event decoded elsewhere (a row of a Zeek TSV file)
+// through the pipeline as Process does after decoding; format names its
+// format for the metrics. ev is copied.
+func (p *Pipeline) ProcessEvent(r Record, format string, ev *event.Event, res *Result) {
+	res.reset()
+	p.m.consumed.WithLabelValues(r.Topic).Inc()
+	p.m.decoded.WithLabelValues(r.Topic, format).Inc()
+	p.ev = *ev
+	p.process(r, format, res)
+}
+
+// process classifies and correlates p.ev, the decoded record r.
+func (p *Pipeline) process(r Record, format string, res *Result) {
 	if reason := implausible(p.ev.Timestamp, r.Time); reason != "" {
 		// A missing, impossible or far-future event time would move the
 		// correlation windows for everyone (one record stamped 2200 would
@@ -150,7 +180,7 @@ func (p *Pipeline) Process(r Record, res *Result) {
 		if fallback.IsZero() {
 			reason := decode.ReasonMissingField
 			p.m.decodeFailures.WithLabelValues(r.Topic, string(reason)).Inc()
-			res.Dead = &DeadLetter{Reason: reason, Err: fmt.Errorf("event time %s: no usable @timestamp and no record time to fall back on", reason)}
+			res.Dead = &DeadLetter{Reason: reason, Format: format, Err: fmt.Errorf("event time %s: no usable @timestamp and no record time to fall back on", reason)}
 			return
 		}
 		p.ev.Timestamp = fallback
