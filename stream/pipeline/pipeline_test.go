@@ -286,3 +286,51 @@ func TestSetRules(t *testing.T) {
 		t.Errorf("incidents_open %v after the swap, want the 1 incident kept", open)
 	}
 }
+
+// TestFormatSelection checks how a record's format is chosen and counted:
+// the topic's format, else the content-type, else the record's shape.
+func TestFormatSelection(t *testing.T) {
+	p := newPipeline(t, prometheus.NewRegistry())
+	var res Result
+	recTime := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	eve := `{"timestamp":"2026-03-02T08:00:00Z","event_type":"alert","src_ip":"203.0.113.7","dest_ip":"10.0.0.5","alert":{"signature":"ET SCAN x","category":"Detection of a Network Scan","severity":3}}`
+	ecsRec := `{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"}}`
+	for _, tc := range []struct {
+		name, format, contentType, value string
+		decodedAs                        string // "" for a dead letter
+		dead                             decode.Reason
+		deadFormat                       string
+	}{
+		{"sniffed EVE", decode.Auto, "", eve, "suricata", "", ""},
+		{"sniffed ECS with no configured format", "", "application/json", ecsRec, "ecs", "", ""},
+		{"content-type names the format", decode.Auto, "application/vnd.casus.ecs+json", ecsRec, "ecs", "", ""},
+		{"the topic's format beats the header", "suricata", "application/json; format=ecs", eve, "suricata", "", ""},
+		{"header names an unknown format", decode.Auto, "application/json; format=cef", eve, "", decode.ReasonUnknownFormat, decode.Auto},
+		{"no format recognises it", decode.Auto, "", `{"msg":"x"}`, "", decode.ReasonUnknownFormat, decode.Auto},
+		{"the sniffed format refuses it", decode.Auto, "", `{"timestamp":"2026-03-02T08:00:00Z","event_type":"flow","dest_port":70000}`,
+			"", decode.ReasonWrongType, "suricata"},
+		{"the configured format refuses it", "suricata", "", ecsRec, "", decode.ReasonMissingField, "suricata"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := testutil.ToFloat64(p.m.decoded.WithLabelValues("t", tc.decodedAs))
+			p.Process(Record{Topic: "t", Value: []byte(tc.value), Time: recTime, Format: tc.format, ContentType: tc.contentType}, &res)
+			if tc.dead != "" {
+				if res.Dead == nil || res.Dead.Reason != tc.dead || res.Dead.Format != tc.deadFormat {
+					t.Fatalf("dead letter %+v, want reason %s, format %s", res.Dead, tc.dead, tc.deadFormat)
+				}
+				return
+			}
+			if res.Dead != nil {
+				t.Fatalf("unexpected dead letter: %v", res.Dead.Err)
+			}
+			if got := testutil.ToFloat64(p.m.decoded.WithLabelValues("t", tc.decodedAs)) - before; got != 1 {
+				t.Errorf("records_decoded_total{format=%s} rose by %v, want 1", tc.decodedAs, got)
+			}
+		})
+	}
+	// The scan alert was classed by its classtype.
+	p.Process(Record{Topic: "t", Value: []byte(eve), Time: recTime, Format: decode.Auto}, &res)
+	if len(res.Signals) != 1 || res.Signals[0].Class != "reconnaissance" {
+		t.Errorf("EVE network-scan alert gave signals %+v, want one reconnaissance signal", res.Signals)
+	}
+}
