@@ -2,7 +2,6 @@ package ecs_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -12,43 +11,18 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/decode/ecs"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/expected.json from the decoder's output")
 
-// goldenCases returns the testdata folders that hold an input.json.
-func goldenCases(tb testing.TB) []string {
-	tb.Helper()
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join("testdata", e.Name(), "input.json")); e.IsDir() && err == nil {
-			dirs = append(dirs, filepath.Join("testdata", e.Name()))
-		}
-	}
-	return dirs
-}
-
-func marshalEvent(t *testing.T, ev *event.Event) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(ev, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal event: %v", err)
-	}
-	return append(b, '\n')
-}
-
 func TestDecodeGolden(t *testing.T) {
 	d := ecs.New()
-	dirs := goldenCases(t)
+	dirs := decodetest.GoldenCases(t)
 	if len(dirs) < 8 {
 		t.Fatalf("found %d golden cases, want at least 8", len(dirs))
 	}
@@ -62,7 +36,7 @@ func TestDecodeGolden(t *testing.T) {
 			if err := d.Decode(in, &ev); err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			got := marshalEvent(t, &ev)
+			got := decodetest.MarshalEvent(t, &ev)
 			path := filepath.Join(dir, "expected.json")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -80,7 +54,7 @@ func TestDecodeGolden(t *testing.T) {
 
 			// Decoding into a used event must give the same result: every
 			// field is reset first.
-			dirty := dirtyEvent()
+			dirty := decodetest.DirtyEvent()
 			if err := d.Decode(in, &dirty); err != nil {
 				t.Fatalf("Decode into used event: %v", err)
 			}
@@ -89,21 +63,6 @@ func TestDecodeGolden(t *testing.T) {
 			}
 		})
 	}
-}
-
-// dirtyEvent has every field set, so a missing reset shows.
-func dirtyEvent() event.Event {
-	ev := event.Event{Timestamp: time.Unix(1, 0), Labels: map[string]string{"stale": "x"}, ThreatTechniques: []string{"T0000"}}
-	v := reflect.ValueOf(&ev).Elem()
-	for i := range v.NumField() {
-		switch f := v.Field(i); f.Kind() {
-		case reflect.String:
-			f.SetString("stale")
-		case reflect.Int, reflect.Int64:
-			f.SetInt(7)
-		}
-	}
-	return ev
 }
 
 // Specific expectations, so a wrong golden file cannot hide a regression in
@@ -269,7 +228,7 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "too deep arrays", in: `{"a":` + nested(ecs.MaxDepth, `[`, `]`, ``) + `}`, reason: decode.ReasonTooDeep},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			err := d.Decode([]byte(tc.in), &ev)
 			var de *decode.Error
 			if !errors.As(err, &de) {

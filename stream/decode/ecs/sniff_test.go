@@ -14,6 +14,7 @@ import (
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/decode/ecs"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 )
 
@@ -45,7 +46,7 @@ func parse(t *testing.T, rec string) *jsontree.Tree {
 }
 
 func TestSniff(t *testing.T) {
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -99,7 +100,7 @@ func TestSniff(t *testing.T) {
 func TestDecodeTreeMatchesDecode(t *testing.T) {
 	d := ecs.New()
 	var inputs [][]byte
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -117,7 +118,7 @@ func TestDecodeTreeMatchesDecode(t *testing.T) {
 		if err := tr.Parse(ecs.Format, in, jsontree.Limits{}); err != nil {
 			t.Fatalf("Parse(%s): %v", in, err)
 		}
-		got = dirtyEvent()
+		got = decodetest.DirtyEvent()
 		gotErr := d.DecodeTree(&tr, &got)
 		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
 			t.Errorf("%s: DecodeTree error %v, Decode error %v", in, gotErr, wantErr)
@@ -149,7 +150,7 @@ func TestDecodeTreeLimits(t *testing.T) {
 				t.Fatalf("%s: Parse: %v", tc.name, err)
 			}
 		}
-		ev := dirtyEvent()
+		ev := decodetest.DirtyEvent()
 		err := d.DecodeTree(&tr, &ev)
 		var de *decode.Error
 		if !errors.As(err, &de) || de.Reason != tc.reason || de.Format != ecs.Format {
@@ -171,7 +172,7 @@ func TestDecodeTreeLimits(t *testing.T) {
 // checks the decoder and its pooled trees for shared state.
 func TestConcurrentDecode(t *testing.T) {
 	d := ecs.New()
-	dirs := goldenCases(t)
+	dirs := decodetest.GoldenCases(t)
 	inputs := make([][]byte, len(dirs))
 	wants := make([][]byte, len(dirs))
 	for i, dir := range dirs {
@@ -183,7 +184,7 @@ func TestConcurrentDecode(t *testing.T) {
 		if err := d.Decode(inputs[i], &ev); err != nil {
 			t.Fatal(err)
 		}
-		wants[i] = marshalEvent(t, &ev)
+		wants[i] = decodetest.MarshalEvent(t, &ev)
 	}
 	var wg sync.WaitGroup
 	for g := range 8 {

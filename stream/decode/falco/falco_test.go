@@ -2,7 +2,6 @@ package falco_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,65 +13,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
 	"github.com/casus-sec/casus/stream/decode/falco"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/expected.json from the decoder's output")
 
-// goldenCases returns the testdata folders that hold an input.json.
-func goldenCases(tb testing.TB) []string {
-	tb.Helper()
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join("testdata", e.Name(), "input.json")); e.IsDir() && err == nil {
-			dirs = append(dirs, filepath.Join("testdata", e.Name()))
-		}
-	}
-	return dirs
-}
-
-func marshalEvent(t *testing.T, ev *event.Event) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(ev, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal event: %v", err)
-	}
-	return append(b, '\n')
-}
-
-// dirtyEvent has every field set, so a missing reset shows.
-func dirtyEvent() event.Event {
-	ev := event.Event{
-		Timestamp:        time.Unix(1, 0),
-		Labels:           map[string]string{"stale": "x"},
-		ThreatTechniques: []string{"T0000"},
-		Fields:           []event.Field{{Name: "stale", Value: "x"}},
-		Logsource:        event.Logsource{Product: "stale", Category: "stale", Service: "stale"},
-	}
-	v := reflect.ValueOf(&ev).Elem()
-	for i := range v.NumField() {
-		switch f := v.Field(i); f.Kind() {
-		case reflect.String:
-			f.SetString("stale")
-		case reflect.Int, reflect.Int64:
-			f.SetInt(7)
-		}
-	}
-	return ev
-}
-
 func TestDecodeGolden(t *testing.T) {
 	d := falco.New()
-	dirs := goldenCases(t)
+	dirs := decodetest.GoldenCases(t)
 	if len(dirs) < 12 {
 		t.Fatalf("found %d golden cases, want at least 12", len(dirs))
 	}
@@ -86,7 +39,7 @@ func TestDecodeGolden(t *testing.T) {
 			if err := d.Decode(in, &ev); err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			got := marshalEvent(t, &ev)
+			got := decodetest.MarshalEvent(t, &ev)
 			path := filepath.Join(dir, "expected.json")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -102,7 +55,7 @@ func TestDecodeGolden(t *testing.T) {
 				t.Errorf("decoded event differs from %s\n got:\n%s\nwant:\n%s", path, got, want)
 			}
 
-			dirty := dirtyEvent()
+			dirty := decodetest.DirtyEvent()
 			if err := d.Decode(in, &dirty); err != nil {
 				t.Fatalf("Decode into used event: %v", err)
 			}
@@ -118,7 +71,7 @@ func TestDecodeGolden(t *testing.T) {
 			if !falco.Sniff(&tr) {
 				t.Error("Sniff does not recognise the record")
 			}
-			viaTree := dirtyEvent()
+			viaTree := decodetest.DirtyEvent()
 			if err := d.DecodeTree(&tr, &viaTree); err != nil {
 				t.Fatalf("DecodeTree: %v", err)
 			}
@@ -331,7 +284,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"too deep", `{"rule":"r","output_fields":{"a":` + strings.Repeat("[", 70) + strings.Repeat("]", 70) + `}}`, decode.ReasonTooDeep, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			err := d.Decode([]byte(tc.in), &ev)
 			var de *decode.Error
 			if !errors.As(err, &de) {
@@ -456,7 +409,7 @@ func TestDecodeHostile(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			if err := d.Decode([]byte(tc.in), &ev); err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
@@ -469,7 +422,7 @@ func TestDecodeHostile(t *testing.T) {
 		"65537 values": `{"rule":"r","output_fields":{"a":[` + strings.Repeat("0,", 1<<16) + `0]}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			err := d.Decode([]byte(in), &ev)
 			if decode.ReasonOf(err) != decode.ReasonTooLarge {
 				t.Errorf("error %v, want too_large", err)
@@ -505,7 +458,7 @@ func TestConcurrentDecode(t *testing.T) {
 	d := falco.New()
 	var inputs [][]byte
 	var wants []event.Event
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -554,7 +507,7 @@ func TestReadmeListsEveryField(t *testing.T) {
 	}
 	d := falco.New()
 	set := map[string]bool{}
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		ev := decodeCase(t, d, filepath.Base(dir))
 		for _, f := range ecsNames {
 			if _, ok := ev.Get(f); ok {

@@ -14,11 +14,12 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/suricata"
 )
 
 func FuzzDecode(f *testing.F) {
-	for _, dir := range goldenCases(f) {
+	for _, dir := range decodetest.GoldenCases(f) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			f.Fatal(err)
@@ -40,7 +41,7 @@ func FuzzDecode(f *testing.F) {
 	d := suricata.New()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := bytes.Clone(data)
-		ev := dirtyEvent()
+		ev := decodetest.DirtyEvent()
 		err := d.Decode(in, &ev)
 		if err != nil {
 			var de *decode.Error

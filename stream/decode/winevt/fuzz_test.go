@@ -14,12 +14,13 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 	"github.com/casus-sec/casus/stream/decode/winevt"
 )
 
 func FuzzDecode(f *testing.F) {
-	for _, dir := range goldenCases(f) {
+	for _, dir := range decodetest.GoldenCases(f) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			f.Fatal(err)
@@ -50,7 +51,7 @@ func FuzzDecode(f *testing.F) {
 	d := winevt.New()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := bytes.Clone(data)
-		ev := dirtyEvent()
+		ev := decodetest.DirtyEvent()
 		err := d.Decode(in, &ev)
 		checkDecodeTree(t, d, data, &ev, err)
 		if err != nil {
@@ -145,7 +146,7 @@ func checkDecodeTree(t *testing.T, d *winevt.Decoder, data []byte, want *event.E
 		}
 		return
 	}
-	got := dirtyEvent()
+	got := decodetest.DirtyEvent()
 	err := d.DecodeTree(&tr, &got)
 	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
 		t.Fatalf("DecodeTree error %v, Decode error %v", err, wantErr)

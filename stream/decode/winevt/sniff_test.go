@@ -10,6 +10,7 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 	"github.com/casus-sec/casus/stream/decode/winevt"
 )
@@ -24,7 +25,7 @@ func parse(tb testing.TB, rec []byte) *jsontree.Tree {
 }
 
 func TestSniff(t *testing.T) {
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -87,7 +88,7 @@ func TestSniffRegression(t *testing.T) {
 func TestDecodeTreeMatchesDecode(t *testing.T) {
 	d := winevt.New()
 	var inputs [][]byte
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -105,7 +106,7 @@ func TestDecodeTreeMatchesDecode(t *testing.T) {
 		if err := tr.Parse(winevt.Format, in, jsontree.Limits{}); err != nil {
 			t.Fatalf("Parse(%s): %v", in, err)
 		}
-		got := dirtyEvent()
+		got := decodetest.DirtyEvent()
 		gotErr := d.DecodeTree(&tr, &got)
 		if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
 			t.Errorf("%s: DecodeTree error %v, Decode error %v", in, gotErr, wantErr)
@@ -141,7 +142,7 @@ func TestDecodeTreeLimits(t *testing.T) {
 				t.Fatalf("%s: Parse: %v", tc.name, err)
 			}
 		}
-		ev := dirtyEvent()
+		ev := decodetest.DirtyEvent()
 		err := d.DecodeTree(&tr, &ev)
 		var de *decode.Error
 		if !errors.As(err, &de) || de.Reason != tc.reason || de.Format != winevt.Format {

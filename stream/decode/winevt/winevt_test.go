@@ -16,60 +16,15 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/winevt"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/expected.json from the decoder's output")
 
-// goldenCases returns the testdata folders that hold an input.json.
-func goldenCases(tb testing.TB) []string {
-	tb.Helper()
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join("testdata", e.Name(), "input.json")); e.IsDir() && err == nil {
-			dirs = append(dirs, filepath.Join("testdata", e.Name()))
-		}
-	}
-	return dirs
-}
-
-func marshalEvent(t *testing.T, ev *event.Event) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(ev, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal event: %v", err)
-	}
-	return append(b, '\n')
-}
-
-// dirtyEvent has every field set, so a missing reset shows.
-func dirtyEvent() event.Event {
-	ev := event.Event{
-		Timestamp:        time.Unix(1, 0),
-		Labels:           map[string]string{"stale": "x"},
-		ThreatTechniques: []string{"T0000"},
-	}
-	ev.Fields = []event.Field{{Name: "stale", Value: "x"}}
-	ev.Logsource = event.Logsource{Product: "stale", Category: "stale", Service: "stale"}
-	v := reflect.ValueOf(&ev).Elem()
-	for i := range v.NumField() {
-		switch f := v.Field(i); f.Kind() {
-		case reflect.String:
-			f.SetString("stale")
-		case reflect.Int, reflect.Int64:
-			f.SetInt(7)
-		}
-	}
-	return ev
-}
-
 func TestDecodeGolden(t *testing.T) {
 	d := winevt.New()
-	dirs := goldenCases(t)
+	dirs := decodetest.GoldenCases(t)
 	if len(dirs) < 10 {
 		t.Fatalf("found %d golden cases, want at least 10", len(dirs))
 	}
@@ -83,7 +38,7 @@ func TestDecodeGolden(t *testing.T) {
 			if err := d.Decode(in, &ev); err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			got := marshalEvent(t, &ev)
+			got := decodetest.MarshalEvent(t, &ev)
 			path := filepath.Join(dir, "expected.json")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -100,7 +55,7 @@ func TestDecodeGolden(t *testing.T) {
 			}
 
 			// Decoding into a used event must give the same result.
-			dirty := dirtyEvent()
+			dirty := decodetest.DirtyEvent()
 			if err := d.Decode(in, &dirty); err != nil {
 				t.Fatalf("Decode into used event: %v", err)
 			}
@@ -417,7 +372,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"too many values", values, decode.ReasonTooLarge, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			err := winevt.New().Decode([]byte(tc.in), &ev)
 			var de *decode.Error
 			if !errors.As(err, &de) {
@@ -575,7 +530,7 @@ func TestDataElements(t *testing.T) {
 // reuses the record buffer.
 func TestNoReferenceIntoInput(t *testing.T) {
 	d := winevt.New()
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -585,11 +540,11 @@ func TestNoReferenceIntoInput(t *testing.T) {
 		if err := d.Decode(buf, &ev); err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
-		want := marshalEvent(t, &ev)
+		want := decodetest.MarshalEvent(t, &ev)
 		for i := range buf {
 			buf[i] = 'X'
 		}
-		if got := marshalEvent(t, &ev); !bytes.Equal(got, want) {
+		if got := decodetest.MarshalEvent(t, &ev); !bytes.Equal(got, want) {
 			t.Errorf("%s: event changed after the input buffer was overwritten", dir)
 		}
 	}
@@ -599,7 +554,7 @@ func TestNoReferenceIntoInput(t *testing.T) {
 // checks the decoder (and its pooled buffers) for shared state.
 func TestConcurrentDecode(t *testing.T) {
 	d := winevt.New()
-	dirs := goldenCases(t)
+	dirs := decodetest.GoldenCases(t)
 	inputs := make([][]byte, len(dirs))
 	wants := make([][]byte, len(dirs))
 	for i, dir := range dirs {
@@ -611,7 +566,7 @@ func TestConcurrentDecode(t *testing.T) {
 		if err := d.Decode(inputs[i], &ev); err != nil {
 			t.Fatal(err)
 		}
-		wants[i] = marshalEvent(t, &ev)
+		wants[i] = decodetest.MarshalEvent(t, &ev)
 	}
 	var wg sync.WaitGroup
 	for g := range 8 {

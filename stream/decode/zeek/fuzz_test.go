@@ -15,11 +15,12 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/zeek"
 )
 
 func FuzzDecode(f *testing.F) {
-	for _, dir := range goldenCases(f) {
+	for _, dir := range decodetest.GoldenCases(f) {
 		in, err := os.ReadFile(filepath.Join(dir, "input.json"))
 		if err != nil {
 			f.Fatal(err)
@@ -41,7 +42,7 @@ func FuzzDecode(f *testing.F) {
 	d := zeek.New()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := bytes.Clone(data)
-		ev := dirtyEvent()
+		ev := decodetest.DirtyEvent()
 		err := d.Decode(in, &ev)
 		if err != nil {
 			checkError(t, err, zeek.Format)
@@ -95,7 +96,7 @@ func FuzzTSV(f *testing.F) {
 			if n > len(data)+2 {
 				t.Fatalf("more rows than lines")
 			}
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			err := r.Next(&ev)
 			if err == io.EOF {
 				break

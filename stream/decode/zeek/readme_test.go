@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/casus-sec/casus/classify/event"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/zeek"
 )
 
@@ -33,7 +34,7 @@ func TestReadmeListsEveryField(t *testing.T) {
 	}
 	var events []event.Event
 	d := zeek.New()
-	for _, dir := range goldenCases(t) {
+	for _, dir := range decodetest.GoldenCases(t) {
 		events = append(events, decodeCase(t, d, filepath.Base(dir)))
 	}
 	for _, dir := range tsvCases(t) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/zeek"
 )
 
@@ -30,7 +31,7 @@ func readAll(t testing.TB, in []byte, opts ...zeek.TSVOption) []tsvResult {
 	r := zeek.NewTSVReader(bytes.NewReader(in), opts...)
 	var out []tsvResult
 	for {
-		ev := dirtyEvent()
+		ev := decodetest.DirtyEvent()
 		err := r.Next(&ev)
 		if err == io.EOF {
 			return out
@@ -82,7 +83,7 @@ func TestTSVGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := marshalEvent(t, readAll(t, in))
+			got := decodetest.MarshalEvent(t, readAll(t, in))
 			path := filepath.Join(dir, "expected.json")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -198,7 +199,7 @@ func TestTSVErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := zeek.NewTSVReader(strings.NewReader(tc.in), zeek.WithMaxLineBytes(4096))
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			err := r.Next(&ev)
 			var de *decode.Error
 			if !errors.As(err, &de) {

@@ -2,7 +2,6 @@ package zeek_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,61 +15,16 @@ import (
 
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/stream/decode"
+	"github.com/casus-sec/casus/stream/decode/internal/decodetest"
 	"github.com/casus-sec/casus/stream/decode/internal/jsontree"
 	"github.com/casus-sec/casus/stream/decode/zeek"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*/expected.json from the decoder's output")
 
-// goldenCases returns the testdata folders that hold an input.json.
-func goldenCases(tb testing.TB) []string {
-	tb.Helper()
-	entries, err := os.ReadDir("testdata")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var dirs []string
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join("testdata", e.Name(), "input.json")); e.IsDir() && err == nil {
-			dirs = append(dirs, filepath.Join("testdata", e.Name()))
-		}
-	}
-	return dirs
-}
-
-func marshalEvent(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatalf("marshal event: %v", err)
-	}
-	return append(b, '\n')
-}
-
-// dirtyEvent has every field set, so a missing reset shows.
-func dirtyEvent() event.Event {
-	ev := event.Event{
-		Timestamp:        time.Unix(1, 0),
-		Labels:           map[string]string{"stale": "x"},
-		ThreatTechniques: []string{"T0000"},
-		Fields:           []event.Field{{Name: "stale", Value: "x"}},
-		Logsource:        event.Logsource{Product: "stale", Category: "stale", Service: "stale"},
-	}
-	v := reflect.ValueOf(&ev).Elem()
-	for i := range v.NumField() {
-		switch f := v.Field(i); f.Kind() {
-		case reflect.String:
-			f.SetString("stale")
-		case reflect.Int, reflect.Int64:
-			f.SetInt(7)
-		}
-	}
-	return ev
-}
-
 func TestDecodeGolden(t *testing.T) {
 	d := zeek.New()
-	dirs := goldenCases(t)
+	dirs := decodetest.GoldenCases(t)
 	if len(dirs) < 14 {
 		t.Fatalf("found %d golden cases, want at least 14", len(dirs))
 	}
@@ -84,7 +38,7 @@ func TestDecodeGolden(t *testing.T) {
 			if err := d.Decode(in, &ev); err != nil {
 				t.Fatalf("Decode: %v", err)
 			}
-			got := marshalEvent(t, &ev)
+			got := decodetest.MarshalEvent(t, &ev)
 			path := filepath.Join(dir, "expected.json")
 			if *update {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
@@ -101,7 +55,7 @@ func TestDecodeGolden(t *testing.T) {
 			}
 
 			// Decoding into a used event must give the same result.
-			dirty := dirtyEvent()
+			dirty := decodetest.DirtyEvent()
 			if err := d.Decode(in, &dirty); err != nil {
 				t.Fatalf("Decode into used event: %v", err)
 			}
@@ -481,7 +435,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"too many fields", manyFields(zeek.MaxFields + 1), decode.ReasonTooLarge, "", "1024"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := dirtyEvent()
+			ev := decodetest.DirtyEvent()
 			err := d.Decode([]byte(tc.in), &ev)
 			var de *decode.Error
 			if !errors.As(err, &de) {
@@ -644,7 +598,7 @@ func TestSniff(t *testing.T) {
 
 func TestConcurrent(t *testing.T) {
 	d := zeek.New()
-	dirs := goldenCases(t)
+	dirs := decodetest.GoldenCases(t)
 	inputs := make([][]byte, len(dirs))
 	wants := make([]event.Event, len(dirs))
 	for i, dir := range dirs {
