@@ -19,7 +19,9 @@ type Message = kafkago.Message
 
 // Handler processes a batch of records in order. It must return only when
 // every output the batch caused is acknowledged; its return ends the batch
-// and the batch's offsets are committed. A non-nil error means the outputs
+// and the batch's offsets are committed. With ConsumerConfig.IdleAfter set,
+// a batch may also hold idle markers (IsIdleMarker), in order with their
+// partition's records, or hold only markers; markers are never committed. A non-nil error means the outputs
 // were not all acknowledged (shutdown or a broker outage that outlived the
 // grace period): nothing of the batch is committed and it is read again by
 // whoever owns the partition next.
@@ -52,9 +54,18 @@ type ConsumerConfig struct {
 	// assignment to records younger than it (by record timestamp); 0
 	// replays all the retained committed records.
 	RebuildWindow time.Duration
-	// RebuildBackoff is the wait after a failed rebuild before the group is
-	// rejoined, default 5s.
+	// RebuildBackoff is the wait after a failed rebuild or restore before
+	// the group is rejoined, default 5s.
 	RebuildBackoff time.Duration
+	// IdleAfter, when positive, makes a partition's reader send one idle
+	// marker (see IsIdleMarker) into the record stream after it has waited
+	// that long without fetching a record, and no other until it has
+	// fetched a record again. 0 sends none.
+	IdleAfter time.Duration
+	// PartialWarning, when set, is logged (and casus_group_partial_assignment
+	// set to 1) while this member holds only some of the topics'
+	// partitions: for a role whose work spans partitions.
+	PartialWarning string
 }
 
 // Consumer reads the telemetry topics as a member of a consumer group.
@@ -166,25 +177,37 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 	}
 	sort.Strings(parts)
 	c.log.Info("joined consumer group", "group", gen.GroupID, "generation", gen.ID, "member", gen.MemberID, "partitions", parts)
-	c.checkWholeAssignment(ctx, n)
-
-	// Readers start at once and block when the channel is full; the
-	// processing goroutine first rebuilds the handler's state.
-	msgs := make(chan Message, c.cfg.BatchSize)
-	for topic, as := range gen.Assignments {
-		for _, a := range as {
-			gen.Start(func(gctx context.Context) { c.read(ctx, gctx, topic, a, msgs) })
-		}
+	if c.cfg.PartialWarning != "" {
+		c.checkWholeAssignment(ctx, n)
 	}
+
+	// The processing goroutine first restores or rebuilds the handler's
+	// state, then starts the readers: a Restorer decides where they start,
+	// and an idle marker must not count the time spent restoring.
+	msgs := make(chan Message, c.cfg.BatchSize)
 	var failed error
 	var mu sync.Mutex
 	done := make(chan struct{})
 	gen.Start(func(gctx context.Context) {
 		defer close(done)
-		if rb, ok := h.(Rebuilder); ok && !c.rebuildOrBackOff(ctx, gctx, gen, rb) {
+		assigned := assignments(gen)
+		var starts map[TopicPartition]int64
+		if rs, isRestorer := h.(Restorer); isRestorer {
+			var restored bool
+			if starts, restored = c.restoreOrBackOff(ctx, gctx, assigned, rs); !restored {
+				return // ends the generation; the next one restores again
+			}
+		} else if rb, ok := h.(Rebuilder); ok && !c.rebuildOrBackOff(ctx, gctx, gen, rb) {
 			return // ends the generation; the next one rebuilds again
 		}
-		// Ready only with partitions held and state rebuilt.
+		for _, a := range assigned {
+			off, ok := starts[a.TopicPartition]
+			if !ok {
+				off = a.Committed
+			}
+			gen.Start(func(gctx context.Context) { c.read(ctx, gctx, a.TopicPartition, off, msgs) })
+		}
+		// Ready only with partitions held and state restored or rebuilt.
 		c.assigned.Store(int64(n))
 		c.m.assigned.Set(float64(n))
 		err := c.process(ctx, gctx, work, gen, msgs, h)
@@ -224,26 +247,39 @@ func (c *Consumer) rebuildOrBackOff(ctx, gctx context.Context, gen *kafkago.Gene
 	return false
 }
 
-// read fetches one partition into msgs until the generation or the run ends.
-func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.PartitionAssignment, msgs chan<- Message) {
-	r := c.partitionReader(topic, a.ID)
+// read fetches one partition from offset into msgs until the generation or
+// the run ends, adding an idle marker when the partition goes quiet.
+func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int64, msgs chan<- Message) {
+	topic := tp.Topic
+	r := c.partitionReader(topic, tp.Partition)
 	defer r.Close()
-	if err := r.SetOffset(a.Offset); err != nil {
-		c.log.Error("set offset", "topic", topic, "partition", a.ID, "offset", a.Offset, "err", err)
+	if err := r.SetOffset(offset); err != nil {
+		c.log.Error("set offset", "topic", topic, "partition", tp.Partition, "offset", offset, "err", err)
 		return
 	}
 	fctx, cancel := context.WithCancel(gctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel) // shutdown: stop fetching at once
 	defer stop()
-	part := strconv.Itoa(a.ID)
+	part := strconv.Itoa(tp.Partition)
+	marked := false // an idle marker was sent since the last record
 	for {
-		m, err := r.FetchMessage(fctx)
+		m, err := c.fetch(fctx, r, !marked)
+		if errors.Is(err, errIdle) {
+			marked = true
+			c.m.idleMarkers.WithLabelValues(topic).Inc()
+			select {
+			case msgs <- idleMarker(tp):
+			case <-fctx.Done():
+				return
+			}
+			continue
+		}
 		if err != nil {
 			if fctx.Err() != nil {
 				return
 			}
-			c.log.Warn("fetch", "topic", topic, "partition", a.ID, "err", err)
+			c.log.Warn("fetch", "topic", topic, "partition", tp.Partition, "err", err)
 			select {
 			case <-fctx.Done():
 				return
@@ -251,6 +287,7 @@ func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.Parti
 			}
 			continue
 		}
+		marked = false
 		c.m.lag.WithLabelValues(topic, part).Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
 		select {
 		case msgs <- m:
@@ -258,6 +295,28 @@ func (c *Consumer) read(ctx, gctx context.Context, topic string, a kafkago.Parti
 			return
 		}
 	}
+}
+
+// errIdle reports that a fetch found no record within IdleAfter.
+var errIdle = errors.New("partition idle")
+
+// fetch returns r's next record. With watchIdle and IdleAfter set it gives
+// up after IdleAfter with errIdle. A fetch deadline loses nothing: a
+// Reader without a group buffers fetched records in a channel and
+// FetchMessage only selects on it and on the context, so a record not
+// returned stays for the next call, and the reader's position moves only
+// when a record is returned.
+func (c *Consumer) fetch(ctx context.Context, r *kafkago.Reader, watchIdle bool) (Message, error) {
+	if !watchIdle || c.cfg.IdleAfter <= 0 {
+		return r.FetchMessage(ctx)
+	}
+	ictx, cancel := context.WithTimeout(ctx, c.cfg.IdleAfter)
+	defer cancel()
+	m, err := r.FetchMessage(ictx)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return Message{}, errIdle
+	}
+	return m, err
 }
 
 // process batches records, hands them to h and commits what h finished.
@@ -311,9 +370,33 @@ func (c *Consumer) process(ctx, gctx, work context.Context, gen *kafkago.Generat
 	}
 }
 
+// commit commits the records of batch; a batch of idle markers commits
+// nothing.
 func (c *Consumer) commit(gen *kafkago.Generation, batch []Message) error {
+	offsets := commitOffsets(batch)
+	if len(offsets) == 0 {
+		return nil
+	}
+	if err := gen.CommitOffsets(offsets); err != nil {
+		return fmt.Errorf("commit generation %d: %w", gen.ID, err)
+	}
+	for _, m := range batch {
+		if !IsIdleMarker(m) {
+			c.m.committed.WithLabelValues(m.Topic).Inc()
+		}
+	}
+	return nil
+}
+
+// commitOffsets returns the offsets to commit after batch: per topic and
+// partition, the offset after its last record. Idle markers are not
+// records and are skipped.
+func commitOffsets(batch []Message) map[string]map[int]int64 {
 	offsets := map[string]map[int]int64{}
 	for _, m := range batch {
+		if IsIdleMarker(m) {
+			continue
+		}
 		p := offsets[m.Topic]
 		if p == nil {
 			p = map[int]int64{}
@@ -323,13 +406,7 @@ func (c *Consumer) commit(gen *kafkago.Generation, batch []Message) error {
 			p[m.Partition] = next
 		}
 	}
-	if err := gen.CommitOffsets(offsets); err != nil {
-		return fmt.Errorf("commit generation %d: %w", gen.ID, err)
-	}
-	for _, m := range batch {
-		c.m.committed.WithLabelValues(m.Topic).Inc()
-	}
-	return nil
+	return offsets
 }
 
 func kafkaLogger(l *slog.Logger, level slog.Level) kafkago.LoggerFunc {
@@ -355,15 +432,10 @@ func (c *Consumer) partitionReader(topic string, partition int) *kafkago.Reader 
 	})
 }
 
-// checkWholeAssignment warns when this member holds only some of the input
-// partitions: correlation state lives in one process, so another member
-// would build partial incidents that share ids with this one's.
+// checkWholeAssignment warns, with ConsumerConfig.PartialWarning, when this
+// member holds only some of the input partitions.
 func (c *Consumer) checkWholeAssignment(ctx context.Context, held int) {
-	var base *kafkago.Transport
-	if d := c.cfg.Dialer; d != nil {
-		base = &kafkago.Transport{ClientID: d.ClientID, TLS: d.TLS, SASL: d.SASLMechanism}
-	}
-	t := adminTransport(base)
+	t := adminTransport(dialerTransport(c.cfg.Dialer))
 	defer t.CloseIdleConnections()
 	cl := &kafkago.Client{Addr: kafkago.TCP(c.cfg.Brokers...), Timeout: 10 * time.Second, Transport: t}
 	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: c.cfg.Topics})
@@ -377,7 +449,6 @@ func (c *Consumer) checkWholeAssignment(ctx context.Context, held int) {
 	partial := held < total
 	c.m.partial.Set(map[bool]float64{true: 1, false: 0}[partial])
 	if partial {
-		c.log.Error("this member holds only some input partitions; casus correlates within one process, so run one instance per consumer group",
-			"held", held, "partitions", total)
+		c.log.Warn(c.cfg.PartialWarning, "held", held, "partitions", total)
 	}
 }

@@ -6,12 +6,18 @@
 // (RequiredAcks=all). A Producer publishes those outputs synchronously.
 //
 // It uses github.com/segmentio/kafka-go and its ConsumerGroup/Generation API,
-// which exposes partition assignments (for readiness now, for state restore
-// later).
+// which exposes partition assignments: a handler that implements Restorer
+// restores its state on each assignment, from a compacted state topic read
+// with a StateStore, before any record reaches it; one that implements
+// Rebuilder is rebuilt by replaying committed input instead. Idle markers
+// (ConsumerConfig.IdleAfter) tell event-time stages that a partition is
+// quiet.
 //
 // Metrics (prefix casus_): consumer_lag{topic,partition}, state_rebuild_records_total, state_rebuild_failures_total,
 // offsets_committed_total{topic}, commit_failures_total,
 // kafka_writes_total{topic}, kafka_write_errors_total,
 // record_to_output_seconds{output}, group_assigned_partitions, group_partial_assignment,
-// group_generations_total.
+// group_generations_total, state_restores_total, state_restore_failures_total,
+// state_restore_seconds, consumer_idle_markers_total{topic},
+// state_load_records_total, state_load_seconds.
 package kafka

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -24,7 +25,8 @@ type ProducerConfig struct {
 // Producer publishes records synchronously with RequiredAcks=all: Publish
 // returns only when every record is acknowledged by all in-sync replicas.
 // Keys are partitioned with the Java client's murmur2 hash so consumers in
-// other languages see the same key → partition mapping.
+// other languages see the same key → partition mapping; a record addressed
+// with ToPartition goes to the partition it names instead.
 type Producer struct {
 	w   *kafkago.Writer
 	log *slog.Logger
@@ -41,7 +43,7 @@ func NewProducer(cfg ProducerConfig) *Producer {
 	}
 	w := &kafkago.Writer{
 		Addr:         kafkago.TCP(cfg.Brokers...),
-		Balancer:     &kafkago.Murmur2Balancer{},
+		Balancer:     partitionBalancer{keyed: &kafkago.Murmur2Balancer{}},
 		RequiredAcks: kafkago.RequireAll, // a literal Writer defaults to no acks at all
 		BatchTimeout: 2 * time.Millisecond,
 		BatchSize:    1000,
@@ -55,6 +57,39 @@ func NewProducer(cfg ProducerConfig) *Producer {
 		w.Transport = cfg.Transport
 	}
 	return &Producer{w: w, log: cfg.Logger.With("component", "producer"), m: cfg.Metrics}
+}
+
+// partitionTarget is the WriterData of a message addressed with ToPartition.
+// Being unexported, no other code can set it by accident.
+type partitionTarget struct{ partition int }
+
+// ToPartition returns m addressed to partition p of its topic, bypassing key
+// hashing: state snapshots of input partition p go to partition p of the
+// state topic whatever their key. If the topic has no partition p, the
+// record goes to p modulo the topic's partition count (callers check the
+// counts at start-up with Partitions). It uses m.WriterData, which the
+// Producer therefore reserves for itself.
+func ToPartition(m Message, p int) Message {
+	m.WriterData = partitionTarget{partition: p}
+	return m
+}
+
+// partitionBalancer honours ToPartition and hashes every other record's key
+// with keyed.
+type partitionBalancer struct{ keyed kafkago.Balancer }
+
+// Balance implements kafkago.Balancer. The writer passes the topic's
+// partition ids, 0 to n-1.
+func (b partitionBalancer) Balance(m Message, partitions ...int) int {
+	t, ok := m.WriterData.(partitionTarget)
+	if !ok || len(partitions) == 0 {
+		return b.keyed.Balance(m, partitions...)
+	}
+	if slices.Contains(partitions, t.partition) {
+		return t.partition
+	}
+	n := len(partitions)
+	return partitions[((t.partition%n)+n)%n]
 }
 
 // MaxRecordBytes bounds a record casus writes (key, value and headers),

@@ -123,11 +123,7 @@ const replayIdle = 5 * time.Second
 // bounds returns a partition's log start, its end (the next offset to be
 // written) and the first offset inside the rebuild window (-1 without one).
 func (c *Consumer) bounds(ctx context.Context, topic string, partition int) (first, end, since int64, err error) {
-	var base *kafkago.Transport
-	if d := c.cfg.Dialer; d != nil {
-		base = &kafkago.Transport{ClientID: d.ClientID, TLS: d.TLS, SASL: d.SASLMechanism}
-	}
-	t := adminTransport(base)
+	t := adminTransport(dialerTransport(c.cfg.Dialer))
 	defer t.CloseIdleConnections()
 	cl := &kafkago.Client{Addr: kafkago.TCP(c.cfg.Brokers...), Timeout: 10 * time.Second, Transport: t}
 	reqs := []kafkago.OffsetRequest{kafkago.FirstOffsetOf(partition), kafkago.LastOffsetOf(partition)}
