@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/classify/intel"
 	"github.com/casus-sec/casus/classify/severity"
+	"github.com/casus-sec/casus/classify/sketch"
 )
 
 // Options configure a Tracker. Zero values take the defaults noted.
@@ -24,11 +26,14 @@ type Options struct {
 	Policy *severity.Policy  // default: severity.Default()
 
 	MaxIncidents int // default 10000
-	MaxDistinct  int // per set (targets, sources, ...), default 4096
-	EvidenceCap  int // evidence items kept per incident, default 10
-	// MaxCampaignOrganisations caps the organisation names a campaign
-	// keeps, default 1000; organisations beyond it are counted, not named.
-	MaxCampaignOrganisations int
+	// MaxDistinct caps the exact sets an incident keeps (techniques,
+	// tactics, source clusters, targets awaiting a transition), default 64:
+	// a summary names at most 64 clusters, and larger sets only cost memory.
+	MaxDistinct int
+	// ExactBound is how many distinct targets or sources are counted
+	// exactly before the count turns into a sketch, default 64.
+	ExactBound  int
+	EvidenceCap int // evidence items kept per incident, default 10
 }
 
 // EvidenceItem is one signal kept as evidence of an incident.
@@ -40,170 +45,91 @@ type EvidenceItem struct {
 }
 
 // Incident is the state of one target organisation's incident. Callers
-// read it; the Tracker alone changes it.
+// read it; the Tracker alone changes it. Its exported fields are its
+// durable state.
 type Incident struct {
-	ID           string
-	Organisation string
-	Sector       string
-	Tier         int
-	Location     int
-	FirstSeen    time.Time
-	LastSeen     time.Time
-	FirstRecon   time.Time
-	FirstEffect  time.Time
+	ID           string    `json:"id"`
+	Organisation string    `json:"organisation"`
+	Sector       string    `json:"sector,omitempty"`
+	Tier         int       `json:"tier"`
+	Location     int       `json:"location,omitempty"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	FirstRecon   time.Time `json:"first_recon,omitzero"`
+	FirstEffect  time.Time `json:"first_effect,omitzero"`
 	// ReconToEffect is the delay from the first reconnaissance of a target
 	// to the first destructive signal on that same target (0: none yet).
-	ReconToEffect time.Duration
+	ReconToEffect time.Duration `json:"recon_to_effect,omitempty"`
 	// The current run of denial-of-service signals and the longest run so
 	// far: a denial lasts while its signals keep coming, not from the first
 	// flood to the last one days later.
-	DenialStart   time.Time
-	DenialLast    time.Time
-	LongestDenial time.Duration
-	Signals       int
-	Class         event.Class // gravest class seen
+	DenialStart   time.Time     `json:"denial_start,omitzero"`
+	DenialLast    time.Time     `json:"denial_last,omitzero"`
+	LongestDenial time.Duration `json:"longest_denial,omitempty"`
+	Signals       int           `json:"signals"`
+	Class         event.Class   `json:"class"` // gravest class seen
 
-	Techniques Set
-	Tactics    Set
-	Classes    Set
-	Targets    Set
-	Sources    Set
-	Clusters   Set // source /24s (/64s for IPv6)
-	Evidence   []EvidenceItem
+	Techniques Set `json:"techniques"`
+	Tactics    Set `json:"tactics"`
+	Classes    Set `json:"classes"`
+	// Targets and Sources count distinct hosts, exactly up to a bound and
+	// then by sketch, so a spray of spoofed sources costs bounded memory.
+	Targets *sketch.Distinct `json:"targets"`
+	Sources *sketch.Distinct `json:"sources"`
+	// Clusters are the source /24s (/64s for IPv6); LinkClusters those of
+	// sources that did more than reconnaissance, the only ones that link
+	// incidents into a campaign (internet-wide scanners hit everyone).
+	Clusters     Set            `json:"clusters"`
+	LinkClusters Set            `json:"link_clusters"`
+	Evidence     []EvidenceItem `json:"evidence"`
 	// ClassTechniques are the techniques seen per activity class, so an
 	// explanation can name what made the incident grave.
-	ClassTechniques map[event.Class]Set
-	reconAt         map[string]time.Time // target → first reconnaissance
+	ClassTechniques map[event.Class]Set  `json:"class_techniques"`
+	ReconAt         map[string]time.Time `json:"recon_at,omitempty"` // target → first reconnaissance
+	// ReconTargets is the number of targets first met by reconnaissance,
+	// decaying with the policy's half-life as of ReconAsOf.
+	ReconTargets float64   `json:"recon_targets,omitempty"`
+	ReconAsOf    time.Time `json:"recon_as_of,omitzero"`
+	// ReconOnly are the targets first met by reconnaissance and hit by
+	// nothing else since (up to MaxDistinct; beyond, targets count whole).
+	ReconOnly Set `json:"recon_only,omitempty"`
+	// ReconWeight is the reconnaissance signals, decaying likewise.
+	ReconWeight float64 `json:"recon_weight,omitempty"`
 
-	Actor    intel.Actor // the gravest known actor among the sources
-	Campaign string      // actor name when attributed, else ""
-	member   membership  // what the incident adds to its campaign
+	Actor intel.Actor `json:"actor"` // the gravest known actor among the sources
+	// Version counts the incident's published summaries.
+	Version uint64 `json:"version"`
+	// Level is the incident's own level, without its campaign: what
+	// eviction weighs.
+	Level int `json:"level"`
+	// Published is the material content of the last summary, so an
+	// unchanged incident is not published again; Key is the campaign key
+	// it was published under.
+	Published string `json:"published,omitempty"`
+	Key       string `json:"key,omitempty"`
 
-	Assessment severity.Assessment // latest
-	slot       int                 // index in Tracker.byValue
-}
-
-// Update is an incident whose assessment changed because of a signal.
-type Update struct {
-	Incident   *Incident
-	Assessment severity.Assessment
-	Facts      severity.Facts
-	Campaign   *Campaign // nil when unattributed
-	Time       time.Time // event time of the signal that caused it
-}
-
-// Campaign links the incidents of one attributed actor. It keeps its scale
-// as running totals, so assessing a member costs the same whatever the size
-// of the campaign.
-type Campaign struct {
-	Actor    intel.Actor
-	LastSeen time.Time
-
-	members    Set            // incident ids, one per organisation
-	names      Set            // organisation names, up to MaxCampaignOrganisations
-	t1Orgs     int            // members at tier 1
-	sectors    map[string]int // sector → members in it
-	sectorList []string       // sorted keys of sectors; replaced, never changed in place
-	t1Sectors  map[string]int // sector → tier-1 members in it
-	clusters   map[string]int // source cluster tied to the actor → members that saw it
-}
-
-// membership is what one incident adds to its campaign's totals, so that
-// leaving subtracts exactly that.
-type membership struct {
-	named    bool   // its organisation is among the campaign's names
-	tier1    bool   // counted among the tier-1 organisations
-	sector   string // "" when it has none
-	clusters Set    // the actor's clusters it contributed
-}
-
-// OrganisationCount is the number of organisations in the campaign, named
-// or not.
-func (c *Campaign) OrganisationCount() int { return len(c.members) }
-
-// Organisations returns up to n of the organisation names the campaign
-// keeps, in sorted order (all of them when n <= 0).
-func (c *Campaign) Organisations(n int) []string {
-	s := c.names.Sorted()
-	if n > 0 && len(s) > n {
-		s = s[:n:n]
-	}
-	return s
-}
-
-// Sectors returns the sectors of the campaign's organisations, sorted.
-func (c *Campaign) Sectors() []string { return slices.Clone(c.sectorList) }
-
-// Clusters is the number of source clusters the intelligence ties to the
-// campaign's actor.
-func (c *Campaign) Clusters() int { return len(c.clusters) }
-
-// scale is the breadth of a campaign reduced to the thresholds at which
-// classify/severity reads it: the potential factor rises at 3 and 10
-// organisations, 2 and 3 sectors, or 2 source clusters (concerted);
-// candidacy (d) needs 3 tier-1 organisations or 2 tier-1 sectors; the L5
-// gate needs 10 organisations or 3 sectors. Sectors also count by name (the
-// cross-sector value, government or defence), so any change of the sector
-// set counts; there are few sectors. Only a change of scale can change the
-// assessment of another member. The state nexus is not here: each incident
-// takes it from its own sources.
-type scale struct {
-	orgs, t1Orgs, t1Sectors, clusters int
-	sectors                           string
-}
-
-func (c *Campaign) scale() scale {
-	return scaleOf(len(c.members), c.t1Orgs, len(c.t1Sectors), len(c.clusters), c.sectorList)
-}
-
-func scaleOf(orgs, t1Orgs, t1Sectors, clusters int, sectors []string) scale {
-	return scale{
-		orgs:      step(orgs, 3, 10),
-		t1Orgs:    step(t1Orgs, 3),
-		t1Sectors: step(t1Sectors, 2),
-		clusters:  step(clusters, 2),
-		sectors:   strings.Join(sectors, ","),
-	}
-}
-
-// step counts the thresholds n has reached.
-func step(n int, thresholds ...int) int {
-	k := 0
-	for _, th := range thresholds {
-		if n >= th {
-			k++
-		}
-	}
-	return k
+	slot     int // index in Tracker.byValue
+	lastSlot int // index in Tracker.byLast
 }
 
 // Stats are counters for metrics.
 type Stats struct {
 	Incidents int
-	Campaigns int
 	Evictions uint64
-	// Saturated counts inserts refused because a distinct set was full,
-	// campaign organisations counted beyond the names kept among them.
+	// Saturated counts inserts refused because an exact set was full.
 	Saturated uint64
+	// Bytes is an estimate of the memory the incidents hold.
+	Bytes int
 }
 
-// Tracker holds incidents and campaigns. It is not safe for concurrent use.
+// Tracker holds the incidents of one partition's organisations. It is not
+// safe for concurrent use.
 type Tracker struct {
 	opt       Options
 	incidents map[string]*Incident // by organisation
-	byIncID   map[string]*Incident // by incident id
-	campaigns map[string]*Campaign // by actor name
 	byValue   byValue              // eviction order, least valuable first
+	byLast    byLast               // closing order, quiet longest first
 	stats     Stats
-	evicted   []string
-}
-
-// Evicted returns and clears the ids of incidents evicted since the last
-// call, so the caller can forget what it keeps about them.
-func (t *Tracker) Evicted() []string {
-	ids := t.evicted
-	t.evicted = nil
-	return ids
 }
 
 // New returns an empty Tracker.
@@ -221,88 +147,129 @@ func New(opt Options) *Tracker {
 		opt.MaxIncidents = 10000
 	}
 	if opt.MaxDistinct <= 0 {
-		opt.MaxDistinct = 4096
+		opt.MaxDistinct = 64
+	}
+	if opt.ExactBound <= 0 {
+		opt.ExactBound = 64
 	}
 	if opt.EvidenceCap <= 0 {
 		opt.EvidenceCap = 10
 	}
-	if opt.MaxCampaignOrganisations <= 0 {
-		opt.MaxCampaignOrganisations = 1000
-	}
-	return &Tracker{opt: opt, incidents: map[string]*Incident{}, byIncID: map[string]*Incident{}, campaigns: map[string]*Campaign{}}
+	return &Tracker{opt: opt, incidents: map[string]*Incident{}}
 }
 
 // Stats returns the current counters.
 func (t *Tracker) Stats() Stats {
 	s := t.stats
 	s.Incidents = len(t.incidents)
-	s.Campaigns = len(t.campaigns)
+	for _, inc := range t.incidents {
+		s.Bytes += inc.bytes()
+	}
 	return s
 }
 
-// IncidentID derives the stable id of an organisation's incident.
-func IncidentID(organisation string) string {
-	h := sha256.Sum256([]byte("casus/incident/v1\x00" + organisation))
+// IncidentID derives the stable id of an organisation's incident opened at
+// a given event time: after an incident closes, new activity opens another.
+func IncidentID(organisation string, opened time.Time) string {
+	h := sha256.Sum256([]byte("casus/incident/v2\x00" + organisation + "\x00" + opened.UTC().Format(time.RFC3339Nano)))
 	return "inc-" + hex.EncodeToString(h[:8])
 }
 
-// Observe folds one signal in and returns the incidents it re-assessed: the
-// signal's own incident first and, when the signal changed the scale of a
-// campaign (the breadth its members are judged by), every other incident of
-// that campaign, in id order.
-func (t *Tracker) Observe(sig event.Signal) []Update {
+// Incidents returns the incidents in id order.
+func (t *Tracker) Incidents() []*Incident {
+	out := make([]*Incident, 0, len(t.incidents))
+	for _, inc := range t.incidents {
+		out = append(out, inc)
+	}
+	slices.SortFunc(out, func(a, b *Incident) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Observe folds one signal into its organisation's incident and returns
+// the incident, and the incident it evicted to make room, if any.
+func (t *Tracker) Observe(sig event.Signal) (inc, evicted *Incident) {
 	// Telemetry strings are kept and published: bound them where they enter.
 	sig.Source, sig.Target = clip(sig.Source), clip(sig.Target)
 	asset := t.opt.Assets.Lookup(sig.Target)
 	asset.Organisation = clip(asset.Organisation)
-	var rescaled []string // campaigns whose members are to be re-assessed
-	inc := t.incidents[asset.Organisation]
+	inc = t.incidents[asset.Organisation]
 	if inc == nil {
-		rescaled = addName(rescaled, t.makeRoom())
+		evicted = t.makeRoom()
 		inc = &Incident{
-			ID:           IncidentID(asset.Organisation),
+			ID:           IncidentID(asset.Organisation, sig.Time),
 			Organisation: asset.Organisation,
 			Sector:       asset.Sector,
 			Tier:         asset.Tier,
 			FirstSeen:    sig.Time,
-			Techniques:   Set{}, Tactics: Set{}, Classes: Set{}, Targets: Set{}, Sources: Set{}, Clusters: Set{},
+			LastSeen:     sig.Time,
+			Techniques:   Set{}, Tactics: Set{}, Classes: Set{}, Clusters: Set{}, LinkClusters: Set{}, ReconOnly: Set{},
+			Targets:         sketch.NewDistinct(t.opt.ExactBound),
+			Sources:         sketch.NewDistinct(t.opt.ExactBound),
 			ClassTechniques: map[event.Class]Set{},
-			reconAt:         map[string]time.Time{},
+			ReconAt:         map[string]time.Time{},
 		}
 		t.incidents[asset.Organisation] = inc
-		t.byIncID[inc.ID] = inc
 		heap.Push(&t.byValue, inc)
+		heap.Push(&t.byLast, inc)
 	}
 	t.fold(inc, sig, asset)
-
-	if inc.Actor.Known {
-		left, joined := t.joinCampaign(inc, sig.Source, sig.Time)
-		rescaled = addName(addName(rescaled, left), joined)
-	}
-
-	ups := []Update{t.assess(inc, sig.Time)}
-	for _, name := range rescaled {
-		c := t.campaigns[name]
-		if c == nil {
-			continue
-		}
-		for _, id := range c.members.Sorted() {
-			if other := t.byIncID[id]; other != nil && other != inc {
-				ups = append(ups, t.assess(other, sig.Time))
-			}
-		}
-	}
-	return ups
+	inc.Level = t.opt.Policy.Assess(inc.Facts(t.opt.Policy.ReconHalfLife)).Level
+	heap.Fix(&t.byValue, inc.slot)
+	heap.Fix(&t.byLast, inc.lastSlot)
+	return inc, evicted
 }
 
-func addName(names []string, name string) []string {
-	if name == "" || slices.Contains(names, name) {
-		return names
+// Close removes the incidents quiet since before the given event time
+// (last seen more than the policy's close_after before it) and returns
+// them in id order.
+func (t *Tracker) Close(watermark time.Time) []*Incident {
+	var closed []*Incident
+	for len(t.byLast) > 0 {
+		inc := t.byLast[0]
+		if !inc.LastSeen.Add(t.opt.Policy.CloseAfter).Before(watermark) {
+			break
+		}
+		t.remove(inc)
+		closed = append(closed, inc)
 	}
-	return append(names, name)
+	return closed
+}
+
+// Restore adds an incident read back from durable state.
+func (t *Tracker) Restore(inc *Incident) {
+	if old := t.incidents[inc.Organisation]; old != nil {
+		t.remove(old)
+	}
+	inc.normalise()
+	t.incidents[inc.Organisation] = inc
+	heap.Push(&t.byValue, inc)
+	heap.Push(&t.byLast, inc)
+}
+
+// normalise gives an incident read from state the non-nil sets the Tracker
+// writes to.
+func (inc *Incident) normalise() {
+	for _, s := range []*Set{&inc.Techniques, &inc.Tactics, &inc.Classes, &inc.Clusters, &inc.LinkClusters, &inc.ReconOnly} {
+		if *s == nil {
+			*s = Set{}
+		}
+	}
+	if inc.Targets == nil {
+		inc.Targets = sketch.NewDistinct(0)
+	}
+	if inc.Sources == nil {
+		inc.Sources = sketch.NewDistinct(0)
+	}
+	if inc.ClassTechniques == nil {
+		inc.ClassTechniques = map[event.Class]Set{}
+	}
+	if inc.ReconAt == nil {
+		inc.ReconAt = map[string]time.Time{}
+	}
 }
 
 func (t *Tracker) fold(inc *Incident, sig event.Signal, asset assets.Asset) {
+	half := t.opt.Policy.ReconHalfLife
 	if sig.Time.Before(inc.FirstSeen) {
 		inc.FirstSeen = sig.Time
 	}
@@ -332,13 +299,35 @@ func (t *Tracker) fold(inc *Incident, sig event.Signal, asset assets.Asset) {
 	for _, x := range sig.Tactics {
 		inc.Tactics.add(x, t.opt.MaxDistinct, &t.stats)
 	}
+	recon := sig.Class == event.ClassReconnaissance
 	if sig.Target != "" {
-		inc.Targets.add(sig.Target, t.opt.MaxDistinct, &t.stats)
+		added := inc.Targets.Add(sig.Target)
+		switch {
+		case added && recon && len(inc.ReconOnly) < t.opt.MaxDistinct:
+			inc.ReconOnly[sig.Target] = struct{}{}
+			inc.ReconTargets = decayed(inc.ReconTargets, inc.ReconAsOf, sig.Time, half) + 1
+			inc.ReconWeight = decayed(inc.ReconWeight, inc.ReconAsOf, sig.Time, half)
+			inc.ReconAsOf = later(inc.ReconAsOf, sig.Time)
+		case !recon && inc.ReconOnly.Has(sig.Target):
+			// Hit by more than scanning: it counts whole from now on, and
+			// takes its share of the decayed weight with it.
+			n := float64(len(inc.ReconOnly))
+			delete(inc.ReconOnly, sig.Target)
+			inc.ReconTargets *= (n - 1) / n
+		}
+	}
+	if recon {
+		inc.ReconWeight = decayed(inc.ReconWeight, inc.ReconAsOf, sig.Time, half) + 1
+		inc.ReconTargets = decayed(inc.ReconTargets, inc.ReconAsOf, sig.Time, half)
+		inc.ReconAsOf = later(inc.ReconAsOf, sig.Time)
 	}
 	if sig.Source != "" {
-		inc.Sources.add(sig.Source, t.opt.MaxDistinct, &t.stats)
+		inc.Sources.Add(sig.Source)
 		if c := cluster(sig.Source); c != "" {
 			inc.Clusters.add(c, t.opt.MaxDistinct, &t.stats)
+			if !recon {
+				inc.LinkClusters.add(c, t.opt.MaxDistinct, &t.stats)
+			}
 		}
 		if a := t.opt.Intel.Lookup(sig.Source); a.Known && graver(a, inc.Actor) {
 			inc.Actor = a
@@ -349,14 +338,14 @@ func (t *Tracker) fold(inc *Incident, sig event.Signal, asset assets.Asset) {
 		if inc.FirstRecon.IsZero() || sig.Time.Before(inc.FirstRecon) {
 			inc.FirstRecon = sig.Time
 		}
-		if at, ok := inc.reconAt[sig.Target]; sig.Target != "" && (!ok || sig.Time.Before(at)) && (ok || len(inc.reconAt) < t.opt.MaxDistinct) {
-			inc.reconAt[sig.Target] = sig.Time
+		if at, ok := inc.ReconAt[sig.Target]; sig.Target != "" && (!ok || sig.Time.Before(at)) && (ok || len(inc.ReconAt) < t.opt.MaxDistinct) {
+			inc.ReconAt[sig.Target] = sig.Time
 		}
 	case event.ClassDestructive:
 		if inc.FirstEffect.IsZero() || sig.Time.Before(inc.FirstEffect) {
 			inc.FirstEffect = sig.Time
 		}
-		if at, ok := inc.reconAt[sig.Target]; ok && inc.ReconToEffect == 0 && sig.Time.After(at) {
+		if at, ok := inc.ReconAt[sig.Target]; ok && inc.ReconToEffect == 0 && sig.Time.After(at) {
 			inc.ReconToEffect = sig.Time.Sub(at)
 		}
 		if isDenial(sig.Techniques) {
@@ -364,6 +353,22 @@ func (t *Tracker) fold(inc *Incident, sig event.Signal, asset assets.Asset) {
 		}
 	}
 	t.keepEvidence(inc, sig)
+}
+
+// decayed is v, valued at from, seen at to with the given half-life; a time
+// before from does not grow it back.
+func decayed(v float64, from, to time.Time, half time.Duration) float64 {
+	if half <= 0 || from.IsZero() || !to.After(from) {
+		return v
+	}
+	return v * math.Exp2(-float64(to.Sub(from))/float64(half))
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // keepEvidence keeps the first signals of an incident, and once full lets a
@@ -384,213 +389,34 @@ func (t *Tracker) keepEvidence(inc *Incident, sig event.Signal) {
 	}
 }
 
-// joinCampaign keeps the incident in its actor's campaign and the totals of
-// the campaign in step with the incident. It names the campaign the incident
-// left and the one it is in when their scale changed.
-func (t *Tracker) joinCampaign(inc *Incident, src string, now time.Time) (left, joined string) {
-	name := inc.Actor.Name
-	if inc.Campaign != "" && inc.Campaign != name {
-		// A graver actor took over the incident: it leaves the old campaign
-		// with everything it brought there.
-		left = t.leave(inc)
-	}
-	c := t.campaigns[name]
-	if c == nil {
-		c = &Campaign{Actor: inc.Actor, members: Set{}, names: Set{},
-			sectors: map[string]int{}, t1Sectors: map[string]int{}, clusters: map[string]int{}}
-		t.campaigns[name] = c
-	}
-	if now.After(c.LastSeen) {
-		c.LastSeen = now
-	}
-	before := c.scale()
-	m := &inc.member
-	if inc.Campaign != name {
-		inc.Campaign = name
-		c.members[inc.ID] = struct{}{}
-		if len(c.names) < t.opt.MaxCampaignOrganisations {
-			c.names[inc.Organisation] = struct{}{}
-			m.named = true
-		} else {
-			t.stats.Saturated++
-		}
-		if inc.Sector != "" {
-			m.sector = inc.Sector
-			if c.sectors[m.sector]++; c.sectors[m.sector] == 1 {
-				c.sectorList = sortedKeys(c.sectors)
-			}
-		}
-		m.clusters = Set{}
-		// The actor's clusters seen before joining count once it is in.
-		for _, s := range inc.Sources.Sorted() {
-			t.addCluster(c, inc, s)
-		}
-	}
-	// An incident's tier only gets graver (fold keeps the lowest number),
-	// whatever order its hosts are hit in; the campaign follows it.
-	if inc.Tier == 1 && !m.tier1 {
-		m.tier1 = true
-		c.t1Orgs++
-		if m.sector != "" {
-			c.t1Sectors[m.sector]++
-		}
-	}
-	t.addCluster(c, inc, src)
-	if c.scale() != before {
-		joined = name
-	}
-	return left, joined
-}
-
-// addCluster adds the cluster of src to the incident's campaign when the
-// incident keeps that cluster and the intelligence ties src to the
-// campaign's actor; unattributed sources are not linked.
-func (t *Tracker) addCluster(c *Campaign, inc *Incident, src string) {
-	cl := cluster(src)
-	if cl == "" || !inc.Clusters.has(cl) || inc.member.clusters.has(cl) {
-		return
-	}
-	if t.opt.Intel.Lookup(src).Name != inc.Campaign {
-		return
-	}
-	if c.clusters[cl] == 0 && len(c.clusters) >= t.opt.MaxDistinct {
-		t.stats.Saturated++
-		return
-	}
-	c.clusters[cl]++
-	inc.member.clusters[cl] = struct{}{}
-}
-
-// leave takes the incident out of its campaign, subtracting what it brought,
-// and deletes the campaign once empty. It names the campaign when that
-// remains and its scale changed.
-func (t *Tracker) leave(inc *Incident) string {
-	name, m := inc.Campaign, inc.member
-	inc.Campaign, inc.member = "", membership{}
-	c := t.campaigns[name]
-	if c == nil {
-		return ""
-	}
-	before := c.scale()
-	delete(c.members, inc.ID)
-	if m.named {
-		delete(c.names, inc.Organisation)
-	}
-	if m.sector != "" && decrement(c.sectors, m.sector) {
-		c.sectorList = sortedKeys(c.sectors)
-	}
-	if m.tier1 {
-		c.t1Orgs--
-		if m.sector != "" {
-			decrement(c.t1Sectors, m.sector)
-		}
-	}
-	for cl := range m.clusters {
-		decrement(c.clusters, cl)
-	}
-	if len(c.members) == 0 {
-		delete(t.campaigns, name)
-		return ""
-	}
-	if c.scale() != before {
-		return name
-	}
-	return ""
-}
-
-// decrement lowers a count and deletes it at zero, reporting the deletion.
-func decrement(m map[string]int, k string) bool {
-	m[k]--
-	if m[k] > 0 {
-		return false
-	}
-	delete(m, k)
-	return true
-}
-
-func sortedKeys(m map[string]int) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// Facts summarises an incident, widened by its campaign, for the policy.
-func (t *Tracker) Facts(inc *Incident) severity.Facts {
-	f := severity.Facts{
-		Techniques:      inc.Techniques.Sorted(),
-		Tactics:         inc.Tactics.Sorted(),
-		Classes:         inc.Classes.Sorted(),
-		Tier:            inc.Tier,
-		Location:        inc.Location,
-		ActorKind:       inc.Actor.Kind,
-		StateNexus:      inc.Actor.StateNexus,
-		StateNexusBasis: inc.Actor.Basis,
-		Targets:         len(inc.Targets),
-		Organisations:   1,
-		ReconToEffect:   inc.ReconToEffect,
-		Physical:        inc.Techniques.has("T0879") || inc.Techniques.has("T0880"),
-	}
-	if inc.Sector != "" {
-		f.Sectors = []string{inc.Sector}
-		f.SectorsCount = 1
-		f.GovDefense = inc.Sector == "government" || inc.Sector == "defence"
-	}
-	if inc.Tier == 1 {
-		f.T1Organisations = 1
-		if inc.Sector != "" {
-			f.T1Sectors = 1
-		}
-	}
-	if inc.LongestDenial > 0 {
-		f.DenialFor = inc.LongestDenial
-	}
-	if len(inc.Sources) > 0 {
-		f.SourceClusters = 1
-	}
-	if c := t.campaigns[inc.Campaign]; c != nil && inc.Campaign != "" {
-		f.Organisations = len(c.members)
-		f.Sectors = c.sectorList // replaced on change, so safe to share
-		f.SectorsCount = len(c.sectors)
-		// Only clusters the intelligence ties to the actor make the
-		// campaign concerted; unattributed sources are not linked.
-		f.SourceClusters = max(f.SourceClusters, len(c.clusters))
-		f.T1Organisations, f.T1Sectors = c.t1Orgs, len(c.t1Sectors)
-		f.GovDefense = c.sectors["government"] > 0 || c.sectors["defence"] > 0
-	}
-	f.Concerted = f.SourceClusters >= 2
-	return f
-}
-
-func (t *Tracker) assess(inc *Incident, now time.Time) Update {
-	f := t.Facts(inc)
-	a := t.opt.Policy.Assess(f)
-	inc.Assessment = a
-	heap.Fix(&t.byValue, inc.slot)
-	return Update{Incident: inc, Assessment: a, Facts: f, Campaign: t.campaigns[inc.Campaign], Time: now}
-}
-
 // makeRoom evicts one incident when the cap is reached: the lowest level
-// first, then the least recently seen, then the lowest id, so a spray of new
-// targets cannot push out a grave incident while a lighter one remains. It
-// names the victim's campaign when that remains and its scale changed.
-func (t *Tracker) makeRoom() string {
+// first, then the least recently seen, then the lowest id, so a spray of
+// new targets cannot push out a grave incident while a lighter one remains.
+func (t *Tracker) makeRoom() *Incident {
 	if len(t.incidents) < t.opt.MaxIncidents {
-		return ""
+		return nil
 	}
-	victim := heap.Pop(&t.byValue).(*Incident)
-	delete(t.incidents, victim.Organisation)
-	delete(t.byIncID, victim.ID)
-	t.evicted = append(t.evicted, victim.ID)
+	victim := t.byValue[0]
+	t.remove(victim)
 	t.stats.Evictions++
-	return t.leave(victim)
+	return victim
+}
+
+// bytes estimates the memory an incident holds.
+func (inc *Incident) bytes() int {
+	n := 512 + inc.Targets.Bytes() + inc.Sources.Bytes()
+	for _, s := range []Set{inc.Techniques, inc.Tactics, inc.Classes, inc.Clusters, inc.LinkClusters} {
+		n += 48 * len(s)
+	}
+	for _, s := range inc.ClassTechniques {
+		n += 48 * len(s)
+	}
+	n += 64*len(inc.ReconAt) + 160*len(inc.Evidence)
+	return n
 }
 
 // byValue is a min-heap of incidents by lessValuable, so eviction does not
-// scan every incident. An incident's key changes only in fold (LastSeen) and
-// assess (level); assess always follows fold and fixes its place.
+// scan every incident.
 type byValue []*Incident
 
 func (h byValue) Len() int           { return len(h) }
@@ -615,8 +441,14 @@ func (h *byValue) Pop() any {
 	return inc
 }
 
+// lessValuable orders eviction: incidents scored at a lower level first,
+// reconnaissance-only before any other at the same level, then the least
+// recently seen, then the lowest id.
 func lessValuable(a, b *Incident) bool {
-	if c := cmp.Compare(a.Assessment.Level, b.Assessment.Level); c != 0 {
+	if c := cmp.Compare(a.Level, b.Level); c != 0 {
+		return c < 0
+	}
+	if c := cmp.Compare(a.Class.Rank(), b.Class.Rank()); c != 0 {
 		return c < 0
 	}
 	if !a.LastSeen.Equal(b.LastSeen) {
@@ -646,7 +478,9 @@ func isDenial(techniques []string) bool {
 	return false
 }
 
-// cluster names the /24 (IPv4) or /64 (IPv6) of an address; "" for host names.
+// Cluster names the /24 (IPv4) or /64 (IPv6) of an address; "" for host names.
+func Cluster(s string) string { return cluster(s) }
+
 func cluster(s string) string {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
@@ -660,10 +494,12 @@ func cluster(s string) string {
 	return p.String()
 }
 
-// Set is a string set with sorted iteration for deterministic output.
+// Set is a string set with sorted iteration for deterministic output; it
+// encodes as a sorted JSON array.
 type Set map[string]struct{}
 
-func (s Set) has(k string) bool { _, ok := s[k]; return ok }
+// Has reports whether k is in the set.
+func (s Set) Has(k string) bool { _, ok := s[k]; return ok }
 
 func (s Set) add(k string, limit int, st *Stats) {
 	if _, ok := s[k]; ok {
@@ -676,6 +512,7 @@ func (s Set) add(k string, limit int, st *Stats) {
 	s[k] = struct{}{}
 }
 
+// Sorted returns the members in order.
 func (s Set) Sorted() []string {
 	out := make([]string, 0, len(s))
 	for k := range s {
@@ -722,4 +559,40 @@ func (inc *Incident) foldDenial(at time.Time) {
 		inc.DenialLast = at
 	}
 	inc.LongestDenial = max(inc.LongestDenial, inc.DenialLast.Sub(inc.DenialStart))
+}
+
+// remove forgets an incident.
+func (t *Tracker) remove(inc *Incident) {
+	delete(t.incidents, inc.Organisation)
+	heap.Remove(&t.byValue, inc.slot)
+	heap.Remove(&t.byLast, inc.lastSlot)
+}
+
+// byLast is a min-heap of incidents by (LastSeen, ID): the next to fall
+// quiet first, so closing does not scan every incident.
+type byLast []*Incident
+
+func (h byLast) Len() int { return len(h) }
+func (h byLast) Less(i, j int) bool {
+	if c := h[i].LastSeen.Compare(h[j].LastSeen); c != 0 {
+		return c < 0
+	}
+	return h[i].ID < h[j].ID
+}
+func (h byLast) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].lastSlot, h[j].lastSlot = i, j
+}
+func (h *byLast) Push(x any) {
+	inc := x.(*Incident)
+	inc.lastSlot = len(*h)
+	*h = append(*h, inc)
+}
+func (h *byLast) Pop() any {
+	old := *h
+	inc := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	inc.lastSlot = -1
+	return inc
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,6 +55,7 @@ type Data struct {
 	Rationale        string                   `json:"rationale"`
 	Decision         string                   `json:"decision,omitempty"`
 	Policy           severity.PolicyRef       `json:"policy"`
+	Campaign         *Campaign                `json:"campaign,omitempty"`
 }
 
 // Targets describes who was hit.
@@ -92,22 +94,64 @@ type Window struct {
 	LastSeen  time.Time `json:"last_seen"`
 }
 
+// Update is an incident's assessment, widened by its campaign, that the
+// ladder considers.
+type Update struct {
+	Incident   *correlate.Summary
+	Assessment severity.Assessment
+	Facts      severity.Facts
+	Campaign   *Campaign // nil when the incident stands alone
+	Time       time.Time // event time of the change
+}
+
+// Campaign is what an escalation says of the incident's campaign.
+type Campaign struct {
+	ID string `json:"id"`
+	// LinkedBy says what links the incidents: actor (intelligence names
+	// the same actor), infrastructure (shared source /24s) or techniques
+	// (the same destructive techniques in overlapping windows).
+	LinkedBy          []string `json:"linked_by"`
+	Incidents         int      `json:"incidents"`
+	Organisations     []string `json:"-"`
+	OrganisationCount int      `json:"-"`
+}
+
 // Options configure a Ladder.
 type Options struct {
 	Source   string // CloudEvents source, e.g. "casus/<group>"
 	MinLevel int    // lowest level that escalates (DESIGN: default 1)
+	// Policy gives the cooldown, the de-escalation margin and the quiet
+	// period; default severity.Default().
+	Policy *severity.Policy
 }
 
-// Ladder remembers the highest level and candidacy each incident escalated
-// at. Not safe for concurrent use.
+// DeescalateAfter is how long an incident's score must stay below its
+// level's band (less the policy's margin) before the ladder lowers the
+// level it remembers (severity-model §6.3), so a later rise is told again.
+const DeescalateAfter = 24 * time.Hour
+
+// Ladder remembers, per incident, the level and candidacy it escalated at.
+// Not safe for concurrent use.
 type Ladder struct {
-	opt  Options
-	last map[string]rung
+	opt      Options
+	rungs    map[string]*Rung
+	changed  map[string]bool
+	suppress uint64
 }
 
-type rung struct {
-	level     int
-	candidacy int
+// Rung is what the ladder remembers of an incident: its durable state.
+type Rung struct {
+	Level     int `json:"level"`
+	Candidacy int `json:"candidacy"` // rank, latched: only people clear it
+	// Episode counts de-escalations; it is part of escalation ids, so a
+	// level told again after one is a new event.
+	Episode int `json:"episode,omitempty"`
+	// Told is when each level was last published, for the cooldown.
+	Told [6]time.Time `json:"told"`
+	// Below is since when the score has stayed under the level's band.
+	Below     time.Time          `json:"below,omitzero"`
+	Published bool               `json:"published"`
+	Policy    severity.PolicyRef `json:"policy"`
 }
 
 // NewLadder returns a Ladder.
@@ -115,32 +159,156 @@ func NewLadder(opt Options) *Ladder {
 	if opt.Source == "" {
 		opt.Source = "casus"
 	}
-	return &Ladder{opt: opt, last: map[string]rung{}}
+	if opt.Policy == nil {
+		opt.Policy = severity.Default()
+	}
+	return &Ladder{opt: opt, rungs: map[string]*Rung{}, changed: map[string]bool{}}
 }
 
 // Len is the number of incidents the ladder remembers.
-func (l *Ladder) Len() int { return len(l.last) }
+func (l *Ladder) Len() int { return len(l.rungs) }
 
-// Forget drops what the ladder remembers of an incident (after eviction).
-func (l *Ladder) Forget(incidentID string) { delete(l.last, incidentID) }
+// Suppressed counts rises not published because the level was told within
+// the cooldown.
+func (l *Ladder) Suppressed() uint64 { return l.suppress }
 
-// Consider returns an escalation when the update raises the incident's level
-// or candidacy above the highest published for it. Both only ratchet up, so
-// each (level, candidacy) pair is published at most once per incident, and a
-// level that dips and returns is never republished, however long after.
-func (l *Ladder) Consider(u correlate.Update) (Escalation, bool) {
+// Forget drops what the ladder remembers of an incident.
+func (l *Ladder) Forget(incidentID string) {
+	delete(l.rungs, incidentID)
+	l.changed[incidentID] = true
+}
+
+// Rung returns what the ladder remembers of an incident (nil: nothing).
+func (l *Ladder) Rung(incidentID string) *Rung { return l.rungs[incidentID] }
+
+// SetRung restores what the ladder remembered of an incident.
+func (l *Ladder) SetRung(incidentID string, r *Rung) { l.rungs[incidentID] = r }
+
+// Changed calls fn with every incident whose rung changed since the last
+// call (nil rung: forgotten), in no particular order.
+func (l *Ladder) Changed(fn func(id string, r *Rung)) {
+	for id := range l.changed {
+		fn(id, l.rungs[id])
+	}
+	clear(l.changed)
+}
+
+// Consider returns an escalation when the update raises the incident's
+// level above the level the ladder remembers and at least to the minimum,
+// or raises its candidacy. Candidacy is latched. The remembered level
+// falls only when the score has stayed the policy's margin below the
+// level's band for DeescalateAfter, below level 3 (from 3 up people
+// de-escalate). A level told within the policy's cooldown is not told
+// again.
+func (l *Ladder) Consider(u Update) (Escalation, bool) {
 	a := u.Assessment
-	prev, seen := l.last[u.Incident.ID]
+	id := u.Incident.ID
+	r := l.rungs[id]
+	if r == nil {
+		r = &Rung{}
+		l.rungs[id] = r
+		l.changed[id] = true
+	}
+	l.deescalate(id, r, a, u.Time)
 	cand := candidacyRank(a.Candidacy)
-	rises := a.Level > prev.level || cand > prev.candidacy
-	if !seen {
+	rises := a.Level > r.Level || cand > r.Candidacy
+	if !r.Published {
 		rises = a.Level >= l.opt.MinLevel || cand > 0
 	}
 	if !rises || (a.Level < l.opt.MinLevel && cand == 0) {
 		return Escalation{}, false
 	}
-	l.last[u.Incident.ID] = rung{level: max(a.Level, prev.level), candidacy: max(cand, prev.candidacy)}
-	return l.build(u, prev.level), true
+	if cand <= r.Candidacy && !r.Told[a.Level].IsZero() && u.Time.Sub(r.Told[a.Level]) < l.opt.Policy.Cooldown {
+		l.suppress++
+		return Escalation{}, false
+	}
+	previous := r.Level
+	r.Level, r.Candidacy = max(a.Level, r.Level), max(cand, r.Candidacy)
+	u.Assessment.Candidacy = candidacyOf(r.Candidacy) // latched
+	r.Told[a.Level] = u.Time
+	r.Published, r.Below, r.Policy = true, time.Time{}, a.Policy
+	l.changed[id] = true
+	return l.build(u, previous, r.Episode), true
+}
+
+func (l *Ladder) deescalate(id string, r *Rung, a severity.Assessment, at time.Time) {
+	if !r.Published || a.Level >= r.Level || r.Level >= 3 || a.Stage == severity.StageEffect {
+		if !r.Below.IsZero() {
+			r.Below = time.Time{}
+			l.changed[id] = true
+		}
+		return
+	}
+	band := l.opt.Policy.Bands[r.Level-1]
+	if a.Score > band-l.opt.Policy.DeescalateMargin {
+		if !r.Below.IsZero() {
+			r.Below = time.Time{}
+			l.changed[id] = true
+		}
+		return
+	}
+	l.changed[id] = true
+	if r.Below.IsZero() {
+		r.Below = at
+		return
+	}
+	if at.Sub(r.Below) >= DeescalateAfter {
+		r.Level, r.Below = a.Level, time.Time{}
+		r.Episode++
+	}
+}
+
+// Close ends an incident: when it was escalated, it returns the closing
+// event. The ladder forgets it.
+func (l *Ladder) Close(s *correlate.Summary, at time.Time) (Closed, bool) {
+	r := l.rungs[s.ID]
+	l.Forget(s.ID)
+	if r == nil || !r.Published {
+		return Closed{}, false
+	}
+	d := ClosedData{
+		IncidentID: s.ID, Level: r.Level, LevelName: severity.LevelName(r.Level), Candidacy: candidacyOf(r.Candidacy),
+		Reason: s.Closed, LastSeen: s.LastSeen.UTC(), ClosedAt: at.UTC(), Policy: r.Policy,
+	}
+	h := sha256.Sum256(fmt.Appendf(nil, "casus/escalation-closed/v1\x00%s\x00%d", s.ID, r.Episode))
+	return Closed{
+		SpecVersion: "1.0", ID: "esc-closed-" + hex.EncodeToString(h[:12]), Source: l.opt.Source, Type: ClosedType,
+		Subject: s.ID, Time: at.UTC().Format(time.RFC3339Nano), DataContentType: "application/json", Data: d,
+	}, true
+}
+
+// ClosedType is the CloudEvents type of the event that ends an escalated
+// incident.
+const ClosedType = "casus.escalation.closed"
+
+// Closed is the CloudEvents envelope of a closing event.
+type Closed struct {
+	SpecVersion     string     `json:"specversion"`
+	ID              string     `json:"id"`
+	Source          string     `json:"source"`
+	Type            string     `json:"type"`
+	Subject         string     `json:"subject"`
+	Time            string     `json:"time"`
+	DataContentType string     `json:"datacontenttype"`
+	Data            ClosedData `json:"data"`
+}
+
+// ClosedData says which escalated incident ended, why, and at what level
+// and candidacy it stood.
+type ClosedData struct {
+	IncidentID string             `json:"incident_id"`
+	Level      int                `json:"level"`
+	LevelName  string             `json:"level_name"`
+	Candidacy  severity.Candidacy `json:"candidacy"`
+	// Reason is quiet (no signal for the policy's close_after) or evicted.
+	Reason   string             `json:"reason"`
+	LastSeen time.Time          `json:"last_seen"`
+	ClosedAt time.Time          `json:"closed_at"`
+	Policy   severity.PolicyRef `json:"policy"`
+}
+
+func candidacyOf(rank int) severity.Candidacy {
+	return [...]severity.Candidacy{severity.CandidacyNone, severity.CandidacySignificant, severity.CandidacyAACPending, severity.CandidacyAAC}[max(0, min(rank, 3))]
 }
 
 func candidacyRank(c severity.Candidacy) int {
@@ -155,13 +323,14 @@ func candidacyRank(c severity.Candidacy) int {
 	return 0
 }
 
-// ID derives an escalation's id.
-func ID(incidentID string, level int, c severity.Candidacy, p severity.PolicyRef) string {
-	h := sha256.Sum256(fmt.Appendf(nil, "casus/escalation/v1\x00%s\x00%d\x00%s\x00%s\x00%s", incidentID, level, c, p.Name, p.Version))
+// ID derives an escalation's id: the incident, the de-escalation episode,
+// the level, the candidacy and the policy.
+func ID(incidentID string, episode, level int, c severity.Candidacy, p severity.PolicyRef) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "casus/escalation/v2\x00%s\x00%d\x00%d\x00%s\x00%s\x00%s", incidentID, episode, level, c, p.Name, p.Version))
 	return "esc-" + hex.EncodeToString(h[:12])
 }
 
-func (l *Ladder) build(u correlate.Update, previous int) Escalation {
+func (l *Ladder) build(u Update, previous, episode int) Escalation {
 	inc, a, f := u.Incident, u.Assessment, u.Facts
 	d := Data{
 		IncidentID:       inc.ID,
@@ -169,7 +338,7 @@ func (l *Ladder) build(u correlate.Update, previous int) Escalation {
 		LevelName:        a.LevelName,
 		PreviousLevel:    previous,
 		Candidacy:        a.Candidacy,
-		Class:            string(inc.Class),
+		Class:            inc.Class,
 		Tactics:          nonNil(f.Tactics),
 		Techniques:       nonNil(f.Techniques),
 		FunctionalImpact: a.Impact,
@@ -180,11 +349,11 @@ func (l *Ladder) build(u correlate.Update, previous int) Escalation {
 			OrganisationCount: 1,
 			Sectors:           nonNil(f.Sectors),
 			Tier:              inc.Tier,
-			HostCount:         len(inc.Targets),
+			HostCount:         inc.Targets,
 		},
 		Sources: Sources{
-			Count:           len(inc.Sources),
-			Sample:          sample(inc, 5),
+			Count:           inc.Sources,
+			Sample:          nonNil(inc.SourceSample),
 			Clusters:        f.SourceClusters,
 			Actor:           inc.Actor.Name,
 			StateNexus:      inc.Actor.StateNexus,
@@ -195,12 +364,17 @@ func (l *Ladder) build(u correlate.Update, previous int) Escalation {
 		Gates:     nonNil(a.Gates),
 		Checklist: a.Checklist,
 		Window:    Window{FirstSeen: inc.FirstSeen.UTC(), LastSeen: inc.LastSeen.UTC()},
-		Evidence:  append([]correlate.EvidenceItem(nil), inc.Evidence...),
+		Evidence:  append([]correlate.EvidenceItem{}, inc.Evidence...),
 		Policy:    a.Policy,
+		Campaign:  u.Campaign,
 	}
-	if u.Campaign != nil {
-		d.Targets.Organisations = nonNil(u.Campaign.Organisations(ListedOrganisations))
-		d.Targets.OrganisationCount = u.Campaign.OrganisationCount()
+	if c := u.Campaign; c != nil {
+		// The bound and the order are this package's promise (ListedOrganisations),
+		// not only its callers'.
+		orgs := slices.Clone(c.Organisations)
+		slices.Sort(orgs)
+		d.Targets.Organisations = nonNil(first(orgs, ListedOrganisations))
+		d.Targets.OrganisationCount = max(c.OrganisationCount, len(c.Organisations))
 	}
 	if inc.ReconToEffect > 0 {
 		d.Transition = fmt.Sprintf("reconnaissance → destructive in %s", humanDuration(inc.ReconToEffect))
@@ -211,10 +385,10 @@ func (l *Ladder) build(u correlate.Update, previous int) Escalation {
 	case severity.CandidacyAACPending:
 		d.Decision = DecisionConsultation + "; attribution pending"
 	}
-	d.Rationale = rationale(d, f, inc.ClassTechniques[inc.Class].Sorted())
+	d.Rationale = rationale(d, f, inc.GraveTechniques)
 	return Escalation{
 		SpecVersion:     "1.0",
-		ID:              ID(inc.ID, a.Level, a.Candidacy, a.Policy),
+		ID:              ID(inc.ID, episode, a.Level, a.Candidacy, a.Policy),
 		Source:          l.opt.Source,
 		Type:            EventType,
 		Subject:         inc.ID,
@@ -272,17 +446,6 @@ func rationale(d Data, f severity.Facts, grave []string) string {
 	return b.String()
 }
 
-func sample(inc *correlate.Incident, n int) []string {
-	out := make([]string, 0, n)
-	for _, s := range inc.Sources.Sorted() {
-		if len(out) == n {
-			break
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -301,12 +464,13 @@ func first(s []string, n int) []string {
 func humanDuration(d time.Duration) string {
 	d = d.Round(time.Second)
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
+	// Trim only a zero seconds field after minutes ("3h12m0s"): trimming
+	// any "0s" turned 1m30s into "1m3" and 30s into "3".
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
 	if strings.HasSuffix(s, "h0m") {
 		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
-		return "0s"
 	}
 	return s
 }

@@ -118,10 +118,6 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		log.Warn("rule warning", "warning", w.String())
 	}
 	svc, err := app.NewService(cfg, know, log)
-	if errors.Is(err, app.ErrRolesSplit) {
-		fmt.Fprintf(stderr, "casus: invalid configuration:\n  %v\n", err)
-		return exitUsage
-	}
 	if err != nil {
 		fmt.Fprintf(stderr, "casus: %v\n", err)
 		return exitFailure
@@ -180,7 +176,7 @@ func cmdClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "casus classify: %v\n", err)
 		return exitFailure
 	}
-	fmt.Fprintf(stderr, "casus classify: %d records, %d bad, %d signals, %d escalations\n", sum.Records, sum.Bad, sum.Signals, sum.Escalations)
+	fmt.Fprintf(stderr, "casus classify: %d records, %d bad, %d signals, %d escalations, %d closed\n", sum.Records, sum.Bad, sum.Signals, sum.Escalations, sum.Closed)
 	for _, r := range sortedKeys(sum.Reasons) {
 		fmt.Fprintf(stderr, "  bad records (%s): %d\n", r, sum.Reasons[r])
 	}

@@ -32,7 +32,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad configuration names every problem", []string{"classify", input}, map[string]string{"CASUS_BATCH_SIZE": "0", "CASUS_LOG_LEVEL": "loud"}, exitUsage, "CASUS_BATCH_SIZE=0", ""},
 		{"config prints variables", []string{"config"}, nil, exitOK, "", "CASUS_KAFKA_BROKERS"},
 		{"config with a bad value exits 2", []string{"config"}, map[string]string{"CASUS_GRACE_PERIOD": "soon"}, exitUsage, "CASUS_GRACE_PERIOD=soon", "CASUS_GRACE_PERIOD"},
-		{"run refuses a split of the roles", []string{"run"}, map[string]string{"CASUS_ROLES": "classify"}, exitUsage, "CASUS_ROLES", ""},
+		{"run refuses an unknown role", []string{"run"}, map[string]string{"CASUS_ROLES": "classify,score"}, exitUsage, "CASUS_ROLES", ""},
 		{"version", []string{"version"}, nil, exitOK, "", "casus devel"},
 		{"run rejects arguments", []string{"run", "extra"}, nil, exitUsage, "usage: casus run", ""},
 		{"demo rejects a bad port", []string{"demo", "--port", "70000"}, nil, exitUsage, "--port", ""},

@@ -66,7 +66,7 @@ func TestRunSIGTERMIntegration(t *testing.T) {
 	cmd := exec.Command(bin, "run")
 	cmd.Env = append(os.Environ(),
 		"CASUS_KAFKA_BROKERS="+b, "CASUS_INPUTS="+input+":ecs", "CASUS_GROUP_ID="+group,
-		"CASUS_TOPIC_SIGNALS="+prefix+"-signals", "CASUS_TOPIC_ESCALATIONS="+prefix+"-escalations",
+		"CASUS_TOPIC_SIGNALS="+prefix+"-signals", "CASUS_TOPIC_ESCALATIONS="+prefix+"-escalations", "CASUS_TOPIC_INCIDENTS="+prefix+"-incidents",
 		"CASUS_TOPIC_DEADLETTER="+prefix+"-deadletter", "CASUS_TOPIC_STATE="+prefix+"-state",
 		"CASUS_METRICS_ADDR="+addr, "CASUS_GRACE_PERIOD=20s", "CASUS_BATCH_TIMEOUT=50ms",
 		"CASUS_ASSETS_FILE="+filepath.Join(dir, "assets.yaml"), "CASUS_INTEL_FILE="+filepath.Join(dir, "intel.yaml"))

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"github.com/casus-sec/casus/classify/campaign"
 	"runtime"
 	"testing"
 
@@ -54,24 +55,27 @@ func BenchmarkScenarioPipeline(b *testing.B) {
 	dec := decode.Default(0)
 	var res pipeline.Result
 	escalations := 0
-	perEvent := allocsPerEvent(len(recs), func() {
-		p, _ := pipeline.New(pipelineOptions(cfg, know, dec, nil))
-		for j, r := range recs {
-			p.Process(pipeline.Record{Topic: "telemetry", Offset: int64(j), Value: r.Value, Format: "ecs"}, &res)
-		}
-	})
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		p, err := pipeline.New(pipelineOptions(cfg, know, dec, nil))
+	pass := func() int {
+		p, err := pipeline.New(pipelineOptions(know, dec, nil))
 		if err != nil {
 			b.Fatal(err)
 		}
-		escalations = 0
+		chain := campaign.NewChain(correlateOptions(cfg, know), campaignOptions(cfg, know), cfg.AllowedLateness)
+		n := 0
 		for j, r := range recs {
 			p.Process(pipeline.Record{Topic: "telemetry", Offset: int64(j), Value: r.Value, Format: "ecs"}, &res)
-			escalations += len(res.Escalations)
+			for _, s := range res.Signals {
+				chain.Signal(s)
+			}
+			n += len(chain.Tick(res.EventTime))
 		}
+		return n + len(chain.Flush())
+	}
+	perEvent := allocsPerEvent(len(recs), func() { pass() })
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		escalations = pass()
 	}
 	if escalations == 0 {
 		b.Fatal("the scenario escalated nothing")

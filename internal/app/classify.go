@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/casus-sec/casus/classify/campaign"
 	"github.com/casus-sec/casus/classify/escalate"
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/decode"
@@ -26,6 +27,9 @@ type ClassifyOptions struct {
 	MinLevel       int
 	Progress       bool  // draw a progress bar on Stderr
 	Size           int64 // input size in bytes, for the progress bar
+	// Lateness is the allowed lateness of event times (0: the configured
+	// default), as CASUS_ALLOWED_LATENESS for the service.
+	Lateness       time.Duration
 	Stdout, Stderr io.Writer
 }
 
@@ -35,6 +39,7 @@ type ClassifySummary struct {
 	Bad         int
 	Signals     int
 	Escalations int
+	Closed      int
 	Reasons     map[decode.Reason]int
 }
 
@@ -49,10 +54,14 @@ func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySumma
 	cfg := config.Defaults()
 	cfg.MinLevel = opt.MinLevel
 	cfg.Group.ID = "classify"
-	p, err := pipeline.New(pipelineOptions(cfg, know, decode.Default(opt.MaxRecordBytes), nil))
+	if opt.Lateness == 0 {
+		opt.Lateness = cfg.AllowedLateness
+	}
+	p, err := pipeline.New(pipelineOptions(know, decode.Default(opt.MaxRecordBytes), nil))
 	if err != nil {
 		return sum, err
 	}
+	chain := campaign.NewChain(correlateOptions(cfg, know), campaignOptions(cfg, know), opt.Lateness)
 	out := bufio.NewWriter(opt.Stdout)
 	defer out.Flush()
 	enc := json.NewEncoder(out)
@@ -96,18 +105,41 @@ func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySumma
 			}
 		}
 		sum.Signals += len(res.Signals)
-		for _, e := range res.Escalations {
-			b, err := escalate.Marshal(e)
-			if err != nil {
+		for _, s := range res.Signals {
+			chain.Signal(s)
+		}
+		if !res.EventTime.IsZero() {
+			if err := writeOutputs(out, chain.Tick(res.EventTime), &sum); err != nil {
 				return sum, err
 			}
-			out.Write(b)
-			out.WriteByte('\n')
 		}
-		sum.Escalations += len(res.Escalations)
 		bar.update(cr.n, sum.Records)
 	}
+	if err := writeOutputs(out, chain.Flush(), &sum); err != nil {
+		return sum, err
+	}
 	return sum, nil
+}
+
+// writeOutputs writes escalations and closing events as NDJSON.
+func writeOutputs(out *bufio.Writer, outs []campaign.Output, sum *ClassifySummary) error {
+	for _, o := range outs {
+		var b []byte
+		var err error
+		if o.Escalation != nil {
+			b, err = escalate.Marshal(*o.Escalation)
+			sum.Escalations++
+		} else {
+			b, err = json.Marshal(o.Closed)
+			sum.Closed++
+		}
+		if err != nil {
+			return fmt.Errorf("write escalation: %w", err)
+		}
+		out.Write(b)
+		out.WriteByte('\n')
+	}
+	return nil
 }
 
 // countingReader counts the bytes read through it, for the progress bar.

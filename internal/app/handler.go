@@ -1,9 +1,11 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/classify/eventtime"
 	"github.com/casus-sec/casus/classify/sigma"
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/decode"
@@ -54,6 +57,43 @@ type handler struct {
 
 	res  pipeline.Result
 	msgs []kafka.Message
+
+	// Watermarks: the latest event time of each input partition, which
+	// partitions are idle, and how many partitions of each kind there are.
+	latest           map[kafka.TopicPartition]time.Time
+	idle             map[kafka.TopicPartition]bool
+	lateness         time.Duration
+	inputPartitions  int
+	signalPartitions int
+}
+
+// advance moves the partition's latest event time to the record just
+// processed.
+func (h *handler) advance(tp kafka.TopicPartition) {
+	if t := h.res.EventTime; t.After(h.latest[tp]) {
+		h.latest[tp] = t
+	}
+}
+
+// watermark is the event time below which the partition sends nothing more
+// in order: its latest event time less the allowed lateness.
+func (h *handler) watermark(tp kafka.TopicPartition) time.Time {
+	t := h.latest[tp]
+	if t.IsZero() {
+		return t
+	}
+	return t.Add(-h.lateness)
+}
+
+func sortedPartitions(m map[kafka.TopicPartition]bool) []kafka.TopicPartition {
+	out := make([]kafka.TopicPartition, 0, len(m))
+	for tp := range m {
+		out = append(out, tp)
+	}
+	slices.SortFunc(out, func(a, b kafka.TopicPartition) int {
+		return cmp.Or(cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return out
 }
 
 var (
@@ -75,6 +115,7 @@ func (h *handler) Reset() {
 	}
 	h.pipe.Close()
 	h.pipe = h.newPipeline(rs)
+	h.latest, h.idle = map[kafka.TopicPartition]time.Time{}, map[kafka.TopicPartition]bool{}
 }
 
 // Rebuild feeds committed records through the pipeline and discards what
@@ -82,6 +123,7 @@ func (h *handler) Reset() {
 func (h *handler) Rebuild(batch []kafka.Message) {
 	for _, m := range batch {
 		h.pipe.Replay(h.record(m), &h.res)
+		h.advance(kafka.TopicPartition{Topic: m.Topic, Partition: m.Partition})
 	}
 }
 
@@ -112,27 +154,46 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 		h.msgs = append(h.msgs, out)
 		lat = append(lat, caused{src.Time, kind})
 	}
+	touched := map[kafka.TopicPartition]bool{}
 	for _, m := range batch {
+		tp := kafka.TopicPartition{Topic: m.Topic, Partition: m.Partition}
+		touched[tp] = true
+		if kafka.IsIdleMarker(m) {
+			h.idle[tp] = true
+			continue
+		}
+		delete(h.idle, tp)
 		h.pipe.Process(h.record(m), &h.res)
+		h.advance(tp)
 		if d := h.res.Dead; d != nil {
 			h.msgs = append(h.msgs, deadLetter(h.topics.Deadletter, m, d))
 			continue
 		}
-		for _, s := range h.res.Signals {
+		up := []byte(m.Topic + "/" + strconv.Itoa(m.Partition))
+		for i, s := range h.res.Signals {
 			v, err := json.Marshal(s)
 			if err != nil {
 				return fmt.Errorf("marshal signal: %w", err)
 			}
 			emit(m, kafka.Message{Topic: h.topics.Signals, Key: []byte(h.orgOf(s.Target)), Value: v,
-				Headers: []kafka.Header{{Key: "content-type", Value: []byte("application/json")}}}, "signal")
+				Headers: []kafka.Header{
+					{Key: "content-type", Value: []byte("application/json")},
+					{Key: HeaderUpstream, Value: up},
+					{Key: HeaderPosition, Value: []byte(strconv.FormatInt(m.Offset, 10) + "/" + strconv.Itoa(i))},
+				}}, "signal")
 		}
-		for _, e := range h.res.Escalations {
-			v, err := escalate.Marshal(e)
-			if err != nil {
-				return err
-			}
-			emit(m, escalationMessage(h.topics.Escalations, e, v), "escalation")
+	}
+	// Every signals partition hears how far each touched input partition
+	// got, after the signals that partition caused.
+	for _, tp := range sortedPartitions(touched) {
+		marks, err := markMessages(h.topics.Signals, h.signalPartitions, eventtime.Mark{
+			Source: tp.Topic + "/" + strconv.Itoa(tp.Partition), Of: h.inputPartitions,
+			Watermark: h.watermark(tp), Idle: h.idle[tp],
+		})
+		if err != nil {
+			return err
 		}
+		h.msgs = append(h.msgs, marks...)
 	}
 	if err := h.out.Publish(ctx, h.msgs); err != nil {
 		return err

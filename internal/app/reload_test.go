@@ -547,7 +547,7 @@ func TestHandlerSwapsRulesBetweenBatches(t *testing.T) {
 		return ecs.Decode(data, ev)
 	}))
 	h.newPipeline = func(rs *sigma.Ruleset) *pipeline.Pipeline {
-		opt := pipelineOptions(cfg, know, decoders, nil)
+		opt := pipelineOptions(know, decoders, nil)
 		opt.Rules = rs
 		p, err := pipeline.New(opt)
 		if err != nil {

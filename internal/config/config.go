@@ -41,8 +41,9 @@ type Kafka struct {
 type Topics struct {
 	Signals      string `envconfig:"TOPIC_SIGNALS" default:"casus.signals" desc:"topic for signals (rule matches)"`
 	Escalations  string `envconfig:"TOPIC_ESCALATIONS" default:"casus.escalations" desc:"topic for escalation events (CloudEvents JSON)"`
+	Incidents    string `envconfig:"TOPIC_INCIDENTS" default:"casus.incidents" desc:"topic for incident updates, keyed by campaign, from the correlate role to the campaign role"`
 	Deadletter   string `envconfig:"TOPIC_DEADLETTER" default:"casus.deadletter" desc:"topic for records that could not be processed"`
-	State        string `envconfig:"TOPIC_STATE" default:"casus.state" desc:"compacted topic for correlation state snapshots (reserved: not used by this version)"`
+	State        string `envconfig:"TOPIC_STATE" default:"casus.state" desc:"compacted topic holding the correlate and campaign roles' state, partition p for input partition p; needs at least as many partitions as the signals and incidents topics"`
 	CreateTopics bool   `envconfig:"CREATE_TOPICS" default:"true" desc:"create the output topics at start-up when missing"`
 	Partitions   int    `envconfig:"TOPIC_PARTITIONS" default:"3" desc:"partitions of topics casus creates"`
 	Replication  int    `envconfig:"TOPIC_REPLICATION" default:"1" desc:"replication factor of topics casus creates (1..32767)"`
@@ -51,7 +52,7 @@ type Topics struct {
 // Group is the consumer group and the roles this process plays in it.
 type Group struct {
 	ID    string `envconfig:"GROUP_ID" default:"casus" desc:"Kafka consumer group id"`
-	Roles []Role `envconfig:"ROLES" default:"classify,correlate,campaign" desc:"pipeline roles this process runs: classify, correlate, campaign"`
+	Roles []Role `envconfig:"ROLES" default:"classify,correlate,campaign" desc:"pipeline roles this process runs: classify (telemetry to signals), correlate (signals to incidents), campaign (incidents to escalations); each role is its own consumer group, GROUP_ID for classify and GROUP_ID-correlate, GROUP_ID-campaign for the others"`
 }
 
 // Runtime is process behaviour: shutdown, metrics, logging and batching.
@@ -80,9 +81,16 @@ type Files struct {
 // its rules would otherwise not load.
 const RemovedRulesDir = Prefix + "_RULES_DIR"
 
-// Escalation decides what is published as an escalation.
+// Escalation decides what is published as an escalation, and how the
+// stateful roles keep time and memory.
 type Escalation struct {
 	MinLevel int `envconfig:"ESCALATION_MIN_LEVEL" default:"1" desc:"lowest severity level (0..5) that is published as an escalation"`
+	// AllowedLateness trades latency for order: a larger value holds
+	// signals longer before correlating them in event-time order.
+	AllowedLateness      time.Duration `envconfig:"ALLOWED_LATENESS" default:"1m0s" desc:"how far behind a partition's latest event time a record may arrive and still be correlated in event-time order (0..24h); later ones are counted as late and correlated at once"`
+	IdleAfter            time.Duration `envconfig:"IDLE_AFTER" default:"5s" desc:"wall time after which a partition with nothing to read counts as idle and stops holding back the event-time watermark (100ms..10m)"`
+	MaxIncidents         int           `envconfig:"MAX_INCIDENTS" default:"10000" desc:"incidents the correlate role keeps per partition (100..10000000); the least valuable is evicted first"`
+	MaxCampaignIncidents int           `envconfig:"MAX_CAMPAIGN_INCIDENTS" default:"50000" desc:"incidents the campaign role keeps per partition (100..10000000)"`
 }
 
 // Input is one consumed topic and the format of its records.

@@ -24,7 +24,7 @@ func TestDefaults(t *testing.T) {
 		Inputs: []Input{{Topic: "telemetry", Format: "auto"}},
 		Topics: Topics{
 			Signals: "casus.signals", Escalations: "casus.escalations",
-			Deadletter: "casus.deadletter", State: "casus.state",
+			Deadletter: "casus.deadletter", State: "casus.state", Incidents: "casus.incidents",
 			CreateTopics: true, Partitions: 3, Replication: 1,
 		},
 		Group: Group{ID: "casus", Roles: []Role{RoleClassify, RoleCorrelate, RoleCampaign}},
@@ -34,7 +34,7 @@ func TestDefaults(t *testing.T) {
 			BatchSize: 500, BatchTimeout: 200 * time.Millisecond,
 		},
 		Files:      Files{RulesPollInterval: 10 * time.Second},
-		Escalation: Escalation{MinLevel: 1},
+		Escalation: Escalation{MinLevel: 1, AllowedLateness: time.Minute, IdleAfter: 5 * time.Second, MaxIncidents: 10000, MaxCampaignIncidents: 50000},
 	}
 	got := Defaults()
 	if !reflect.DeepEqual(got, want) {
@@ -126,6 +126,11 @@ var goodValues = []struct {
 	{"CASUS_RULES_DIRS", "rules.d,/etc/casus/rules", func(c Config) any { return c.RulesDirs }, []string{"rules.d", "/etc/casus/rules"}},
 	{"CASUS_RULES_POLL_INTERVAL", "0", func(c Config) any { return c.RulesPollInterval }, time.Duration(0)},
 	{"CASUS_ESCALATION_MIN_LEVEL", "5", func(c Config) any { return c.MinLevel }, 5},
+	{"CASUS_TOPIC_INCIDENTS", "casus.incidents.v2", func(c Config) any { return c.Incidents }, "casus.incidents.v2"},
+	{"CASUS_ALLOWED_LATENESS", "0s", func(c Config) any { return c.AllowedLateness }, time.Duration(0)},
+	{"CASUS_IDLE_AFTER", "250ms", func(c Config) any { return c.IdleAfter }, 250 * time.Millisecond},
+	{"CASUS_MAX_INCIDENTS", "100", func(c Config) any { return c.MaxIncidents }, 100},
+	{"CASUS_MAX_CAMPAIGN_INCIDENTS", "2000000", func(c Config) any { return c.MaxCampaignIncidents }, 2000000},
 }
 
 var badValues = []struct {
@@ -195,6 +200,12 @@ var badValues = []struct {
 	{v: "CASUS_RULES_POLL_INTERVAL", value: "often", allowed: "a duration"},
 	{v: "CASUS_RULES_DIR", value: "rules.d", allowed: "unset or empty"},
 	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "6", allowed: "from 0 to 5"},
+	{v: "CASUS_TOPIC_INCIDENTS", value: "casus.signals", allowed: "no other CASUS_TOPIC_*"},
+	{v: "CASUS_ALLOWED_LATENESS", value: "25h0m0s", allowed: "from 0 to 24h"},
+	{v: "CASUS_ALLOWED_LATENESS", value: "-1s", allowed: "from 0 to 24h"},
+	{v: "CASUS_IDLE_AFTER", value: "10ms", allowed: "from 100ms to 10m"},
+	{v: "CASUS_MAX_INCIDENTS", value: "99", allowed: "from 100 to 10000000"},
+	{v: "CASUS_MAX_CAMPAIGN_INCIDENTS", value: "many", allowed: "an integer"},
 	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "-1", allowed: "from 0 to 5"},
 	{v: "CASUS_ESCALATION_MIN_LEVEL", value: "high", allowed: "an integer"},
 }

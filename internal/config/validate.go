@@ -77,6 +77,14 @@ func (c Config) validate(knownFormats []string) []error {
 	c.Runtime.validate(&p)
 	c.Files.validate(&p)
 	p.intRange(Prefix+"_ESCALATION_MIN_LEVEL", c.MinLevel, 0, maxEscalationLevel)
+	if c.AllowedLateness < 0 || c.AllowedLateness > 24*time.Hour {
+		p.add(Prefix+"_ALLOWED_LATENESS", c.AllowedLateness.String(), "a duration from 0 to 24h", "out of range")
+	}
+	if c.IdleAfter < 100*time.Millisecond || c.IdleAfter > 10*time.Minute {
+		p.add(Prefix+"_IDLE_AFTER", c.IdleAfter.String(), "a duration from 100ms to 10m", "out of range")
+	}
+	p.intRange(Prefix+"_MAX_INCIDENTS", c.MaxIncidents, 100, 10_000_000)
+	p.intRange(Prefix+"_MAX_CAMPAIGN_INCIDENTS", c.MaxCampaignIncidents, 100, 10_000_000)
 	return p
 }
 
@@ -134,6 +142,7 @@ func (c Config) validateInputs(p *problems, knownFormats []string) {
 	outputs := map[string]string{
 		c.Signals: Prefix + "_TOPIC_SIGNALS", c.Escalations: Prefix + "_TOPIC_ESCALATIONS",
 		c.Deadletter: Prefix + "_TOPIC_DEADLETTER", c.State: Prefix + "_TOPIC_STATE",
+		c.Incidents: Prefix + "_TOPIC_INCIDENTS",
 	}
 	seen := map[string]bool{}
 	for _, in := range c.Inputs {
@@ -159,6 +168,7 @@ func (t Topics) validate(p *problems) {
 		{Prefix + "_TOPIC_ESCALATIONS", t.Escalations},
 		{Prefix + "_TOPIC_DEADLETTER", t.Deadletter},
 		{Prefix + "_TOPIC_STATE", t.State},
+		{Prefix + "_TOPIC_INCIDENTS", t.Incidents},
 	}
 	used := map[string]string{}
 	for _, tp := range topics {

@@ -99,7 +99,9 @@ func CaughtUp(ctx context.Context, brokers []string, base *kafkago.Transport, gr
 		return false, err
 	}
 	for p, end := range ends {
-		if committed[p] < end {
+		// A partition that never held a record is caught up without a
+		// commit (the group commits nothing for it: -1).
+		if max(committed[p], 0) < end {
 			return false, nil
 		}
 	}

@@ -12,11 +12,11 @@ type Metrics struct {
 	decoded            *prometheus.CounterVec
 	timestampFallbacks *prometheus.CounterVec
 	signals            *prometheus.CounterVec
-	escalations        *prometheus.CounterVec
-	incidentsOpen      *prometheus.GaugeVec
-	stateEntries       *prometheus.GaugeVec
-	stateEvictions     *prometheus.CounterVec
-	ruleSeconds        prometheus.Histogram
+	// StateEntries and StateEvictions are shared with the stateful stages,
+	// which label them with their own kinds.
+	StateEntries   *prometheus.GaugeVec
+	StateEvictions *prometheus.CounterVec
+	ruleSeconds    prometheus.Histogram
 }
 
 // NewMetrics creates the collectors and registers them with reg; a nil reg
@@ -39,16 +39,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		signals: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_signals_total", Help: "Rule matches, by activity class and rule level.",
 		}, []string{"class", "level"}),
-		escalations: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "casus_escalations_total", Help: "Escalations decided, by level and candidacy.",
-		}, []string{"level", "candidacy"}),
-		incidentsOpen: f.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "casus_incidents_open", Help: "Incidents held in memory, by current level.",
-		}, []string{"level"}),
-		stateEntries: f.NewGaugeVec(prometheus.GaugeOpts{
+		StateEntries: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "casus_state_entries", Help: "Entries of correlation state held in memory, by kind.",
 		}, []string{"kind"}),
-		stateEvictions: f.NewCounterVec(prometheus.CounterOpts{
+		StateEvictions: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_state_evictions_total", Help: "Entries of correlation state evicted to keep memory bounded, by kind.",
 		}, []string{"kind"}),
 		ruleSeconds: f.NewHistogram(prometheus.HistogramOpts{
@@ -62,6 +56,6 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // unregistered counters, for replays that must not be counted twice.
 func (m *Metrics) withoutCounters() *Metrics {
 	q := NewMetrics(nil)
-	q.incidentsOpen, q.stateEntries, q.stateEvictions = m.incidentsOpen, m.stateEntries, m.stateEvictions
+	q.StateEntries, q.StateEvictions = m.StateEntries, m.StateEvictions
 	return q
 }

@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
-	"github.com/casus-sec/casus/classify/correlate"
-	"github.com/casus-sec/casus/classify/escalate"
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/classify/sigma"
 	"github.com/casus-sec/casus/stream/decode"
@@ -37,14 +34,16 @@ type DeadLetter struct {
 // Result is what one record caused. The slices are reused by the next call
 // to Process: copy what must outlive it.
 type Result struct {
-	Signals     []event.Signal
-	Escalations []escalate.Escalation
-	Dead        *DeadLetter
+	Signals []event.Signal
+	// EventTime is the event time the record was classified at (after any
+	// fallback), zero for a dead letter: what moves the watermark.
+	EventTime time.Time
+	Dead      *DeadLetter
 }
 
 func (r *Result) reset() {
 	r.Signals = r.Signals[:0]
-	r.Escalations = r.Escalations[:0]
+	r.EventTime = time.Time{}
 	r.Dead = nil
 }
 
@@ -52,30 +51,25 @@ func (r *Result) reset() {
 type Options struct {
 	Decoders *decode.Registry
 	Rules    *sigma.Ruleset
-	Tracker  correlate.Options
-	Ladder   escalate.Options
 	Metrics  *Metrics // nil: unregistered metrics
 }
 
-// Pipeline holds the classification and correlation state of one stream.
+// Pipeline decodes and classifies one stream of records into signals; it
+// holds the Sigma correlation rules' windows.
 // Not safe for concurrent use: one goroutine feeds it records in order.
 type Pipeline struct {
-	dec     *decode.Registry
-	rules   *sigma.Ruleset
-	corr    *sigma.Correlator
-	tracker *correlate.Tracker
-	ladder  *escalate.Ladder
-	m       *Metrics
-	quiet   *Metrics // Metrics with the live gauges and unregistered counters
+	dec   *decode.Registry
+	rules *sigma.Ruleset
+	corr  *sigma.Correlator
+	m     *Metrics
+	quiet *Metrics // Metrics with the live gauges and unregistered counters
 
-	ev     event.Event
-	levels map[string]int // incident id → level, for incidents_open
-	emit   func(event.Signal)
-	cur    *Result
+	ev   event.Event
+	emit func(event.Signal)
+	cur  *Result
 	// watermark is the latest plausible event time seen: the fallback
 	// time of an event that has none when the record has none either.
 	watermark time.Time
-	evict     uint64
 	corrEv    uint64
 }
 
@@ -89,13 +83,10 @@ func New(opt Options) (*Pipeline, error) {
 		m = NewMetrics(nil)
 	}
 	p := &Pipeline{
-		dec:     opt.Decoders,
-		rules:   opt.Rules,
-		corr:    opt.Rules.NewCorrelator(),
-		tracker: correlate.New(opt.Tracker),
-		ladder:  escalate.NewLadder(opt.Ladder),
-		m:       m,
-		levels:  map[string]int{},
+		dec:   opt.Decoders,
+		rules: opt.Rules,
+		corr:  opt.Rules.NewCorrelator(),
+		m:     m,
 	}
 	p.quiet = m.withoutCounters()
 	p.emit = func(s event.Signal) { p.cur.Signals = append(p.cur.Signals, s) }
@@ -109,9 +100,8 @@ func (p *Pipeline) Rules() *sigma.Ruleset { return p.rules }
 // the set in force changes nothing. The caller swaps between batches, so
 // that each batch is classified by one set. The correlation windows of the
 // previous set are dropped (its Correlator's state belongs to its rules):
-// the new set's correlation rules count from empty. Incidents, campaigns
-// and the escalation ladder are kept, so an incident is neither reopened
-// nor escalated twice because the rules changed.
+// the new set's correlation rules count from empty. Incidents live in the
+// later stages and are not touched.
 func (p *Pipeline) SetRules(rs *sigma.Ruleset) {
 	if rs == nil || rs == p.rules {
 		return
@@ -119,7 +109,7 @@ func (p *Pipeline) SetRules(rs *sigma.Ruleset) {
 	p.rules = rs
 	p.corr = rs.NewCorrelator()
 	p.corrEv = 0 // the new correlator counts its evictions from 0
-	p.m.stateEntries.WithLabelValues("correlation_group").Set(0)
+	p.m.StateEntries.WithLabelValues("correlation_group").Set(0)
 }
 
 // Replay runs a record already processed before (to rebuild state after a
@@ -197,22 +187,9 @@ func (p *Pipeline) process(r Record, format string, res *Result) {
 	p.cur = nil
 	p.m.ruleSeconds.Observe(time.Since(start).Seconds())
 
+	res.EventTime = p.ev.Timestamp
 	for _, s := range res.Signals {
 		p.m.signals.WithLabelValues(string(s.Class), s.RuleLevel).Inc()
-		for _, u := range p.tracker.Observe(s) {
-			p.track(u)
-			if e, ok := p.ladder.Consider(u); ok {
-				res.Escalations = append(res.Escalations, e)
-				p.m.escalations.WithLabelValues(strconv.Itoa(e.Data.Level), string(e.Data.Candidacy)).Inc()
-			}
-		}
-	}
-	for _, id := range p.tracker.Evicted() {
-		p.ladder.Forget(id)
-		if lvl, ok := p.levels[id]; ok {
-			p.m.incidentsOpen.WithLabelValues(strconv.Itoa(lvl)).Dec()
-			delete(p.levels, id)
-		}
 	}
 	p.updateState()
 }
@@ -220,40 +197,14 @@ func (p *Pipeline) process(r Record, format string, res *Result) {
 // Close releases the pipeline's share of the gauges; the pipeline must not
 // be used after it (a new one replaces it after a new assignment).
 func (p *Pipeline) Close() {
-	for id, lvl := range p.levels {
-		p.m.incidentsOpen.WithLabelValues(strconv.Itoa(lvl)).Dec()
-		delete(p.levels, id)
-	}
-	for _, kind := range []string{"incident", "campaign", "correlation_group"} {
-		p.m.stateEntries.WithLabelValues(kind).Set(0)
-	}
-}
-
-func (p *Pipeline) track(u correlate.Update) {
-	id, lvl := u.Incident.ID, u.Assessment.Level
-	old, ok := p.levels[id]
-	if ok && old == lvl {
-		return
-	}
-	if ok {
-		p.m.incidentsOpen.WithLabelValues(strconv.Itoa(old)).Dec()
-	}
-	p.levels[id] = lvl
-	p.m.incidentsOpen.WithLabelValues(strconv.Itoa(lvl)).Inc()
+	p.m.StateEntries.WithLabelValues("correlation_group").Set(0)
 }
 
 func (p *Pipeline) updateState() {
-	ts := p.tracker.Stats()
 	cs := p.corr.Stats()
-	p.m.stateEntries.WithLabelValues("incident").Set(float64(ts.Incidents))
-	p.m.stateEntries.WithLabelValues("campaign").Set(float64(ts.Campaigns))
-	p.m.stateEntries.WithLabelValues("correlation_group").Set(float64(cs.Groups))
-	if d := ts.Evictions - p.evict; d > 0 {
-		p.m.stateEvictions.WithLabelValues("incident").Add(float64(d))
-		p.evict = ts.Evictions
-	}
+	p.m.StateEntries.WithLabelValues("correlation_group").Set(float64(cs.Groups))
 	if d := cs.Evictions - p.corrEv; d > 0 {
-		p.m.stateEvictions.WithLabelValues("correlation_group").Add(float64(d))
+		p.m.StateEvictions.WithLabelValues("correlation_group").Add(float64(d))
 		p.corrEv = cs.Evictions
 	}
 }
