@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -76,6 +77,7 @@ type Incident struct {
 	// then by sketch, so a spray of spoofed sources costs bounded memory.
 	Targets *sketch.Distinct `json:"targets"`
 	Sources *sketch.Distinct `json:"sources"`
+	Ports   *sketch.Distinct `json:"ports"` // destination ports
 	// Clusters are the source /24s (/64s for IPv6); LinkClusters those of
 	// sources that did more than reconnaissance, the only ones that link
 	// incidents into a campaign (internet-wide scanners hit everyone).
@@ -205,6 +207,7 @@ func (t *Tracker) Observe(sig event.Signal) (inc, evicted *Incident) {
 			Techniques:   Set{}, Tactics: Set{}, Classes: Set{}, Clusters: Set{}, LinkClusters: Set{}, ReconOnly: Set{},
 			Targets:         sketch.NewDistinct(t.opt.ExactBound),
 			Sources:         sketch.NewDistinct(t.opt.ExactBound),
+			Ports:           sketch.NewDistinct(t.opt.ExactBound),
 			ClassTechniques: map[event.Class]Set{},
 			ReconAt:         map[string]time.Time{},
 		}
@@ -260,6 +263,9 @@ func (inc *Incident) normalise() {
 	if inc.Sources == nil {
 		inc.Sources = sketch.NewDistinct(0)
 	}
+	if inc.Ports == nil {
+		inc.Ports = sketch.NewDistinct(0)
+	}
 	if inc.ClassTechniques == nil {
 		inc.ClassTechniques = map[event.Class]Set{}
 	}
@@ -300,6 +306,9 @@ func (t *Tracker) fold(inc *Incident, sig event.Signal, asset assets.Asset) {
 		inc.Tactics.add(x, t.opt.MaxDistinct, &t.stats)
 	}
 	recon := sig.Class == event.ClassReconnaissance
+	if sig.Port > 0 {
+		inc.Ports.Add(strconv.Itoa(sig.Port))
+	}
 	if sig.Target != "" {
 		added := inc.Targets.Add(sig.Target)
 		switch {
@@ -404,7 +413,7 @@ func (t *Tracker) makeRoom() *Incident {
 
 // bytes estimates the memory an incident holds.
 func (inc *Incident) bytes() int {
-	n := 512 + inc.Targets.Bytes() + inc.Sources.Bytes()
+	n := 512 + inc.Targets.Bytes() + inc.Sources.Bytes() + inc.Ports.Bytes()
 	for _, s := range []Set{inc.Techniques, inc.Tactics, inc.Classes, inc.Clusters, inc.LinkClusters} {
 		n += 48 * len(s)
 	}

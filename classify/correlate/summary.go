@@ -34,6 +34,7 @@ type Summary struct {
 	GraveTechniques []string `json:"grave_techniques"`
 	Targets         int      `json:"targets"` // distinct targets, reconnaissance-only ones decayed
 	Sources         int      `json:"sources"`
+	Ports           int      `json:"ports"` // distinct destination ports
 	SourceSample    []string `json:"source_sample"`
 	// Clusters are the source /24s (/64s); LinkClusters those of sources
 	// that did more than reconnaissance.
@@ -91,7 +92,7 @@ func (inc *Incident) Summarise(at time.Time, half time.Duration) Summary {
 		FirstSeen: inc.FirstSeen, LastSeen: inc.LastSeen,
 		Class: string(inc.Class), Classes: inc.Classes.Sorted(), Techniques: inc.Techniques.Sorted(),
 		Tactics: inc.Tactics.Sorted(), GraveTechniques: inc.ClassTechniques[inc.Class].Sorted(),
-		Targets: inc.targets(at, half), Sources: inc.Sources.Count(), SourceSample: sample(inc, 5),
+		Targets: inc.targets(at, half), Sources: inc.Sources.Count(), Ports: inc.Ports.Count(), SourceSample: sample(inc, 5),
 		Clusters: first(inc.Clusters.Sorted(), 64), LinkClusters: first(inc.LinkClusters.Sorted(), 64),
 		ReconToEffect: inc.ReconToEffect, LongestDenial: inc.LongestDenial,
 		ReconWeight: math.Round(decayed(inc.ReconWeight, inc.ReconAsOf, at, half)*1000) / 1000,
@@ -186,7 +187,7 @@ func (inc *Incident) Facts(half time.Duration) severity.Facts {
 func (s *Summary) material() string {
 	m := *s
 	m.Version, m.Time, m.LastSeen = 0, time.Time{}, time.Time{}
-	m.Targets, m.Sources = bucket(m.Targets), bucket(m.Sources)
+	m.Targets, m.Sources, m.Ports = bucket(m.Targets), bucket(m.Sources), bucket(m.Ports)
 	m.ReconWeight = math.Floor(math.Log2(1 + m.ReconWeight))
 	if len(m.SourceSample) >= 5 {
 		m.SourceSample = nil

@@ -67,6 +67,7 @@ type Targets struct {
 	Sector       string `json:"sector,omitempty"`
 	Tier         int    `json:"tier"`
 	HostCount    int    `json:"host_count"`
+	PortCount    int    `json:"port_count"` // distinct destination ports
 	// Organisations are the first ListedOrganisations names in sorted order
 	// of those the campaign keeps; OrganisationCount counts them all.
 	Organisations     []string `json:"organisations"`
@@ -350,6 +351,7 @@ func (l *Ladder) build(u Update, previous, episode int) Escalation {
 			Sectors:           nonNil(f.Sectors),
 			Tier:              inc.Tier,
 			HostCount:         inc.Targets,
+			PortCount:         inc.Ports,
 		},
 		Sources: Sources{
 			Count:           inc.Sources,

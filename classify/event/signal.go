@@ -46,6 +46,7 @@ type Signal struct {
 	Time       time.Time `json:"time"`                 // event time
 	Source     string    `json:"source,omitempty"`     // acting address or host
 	Target     string    `json:"target,omitempty"`     // address or host acted on
+	Port       int       `json:"port,omitempty"`       // destination port of the event, 0 when none
 	// Count is how many events the signal stands for (1 for a single-event
 	// rule; the window's count for a correlation rule).
 	Count    int      `json:"count"`

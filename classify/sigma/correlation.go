@@ -916,6 +916,7 @@ func (c *Correlator) fire(ci, pos int, key string, count int, ev *event.Event, e
 			Time:       time.Unix(0, t).UTC(),
 			Source:     src,
 			Target:     dst,
+			Port:       ev.DestinationPort,
 			Count:      count,
 			Evidence:   evid,
 		})

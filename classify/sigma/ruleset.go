@@ -639,6 +639,7 @@ func (r *rule) signal(ev *event.Event, evid event.Evidence) event.Signal {
 		Time:       t,
 		Source:     ev.Source(),
 		Target:     ev.Target(),
+		Port:       ev.DestinationPort,
 		Count:      1,
 		Evidence:   evid,
 	}
