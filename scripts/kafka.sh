@@ -237,9 +237,15 @@ render() {
 }
 
 # cluster_id prints a random Kafka cluster id: 16 random bytes in unpadded base64url, which is
-# what `kafka-storage random-uuid` prints, without paying for a JVM start.
+# what `kafka-storage random-uuid` prints, without paying for a JVM start. An id starting with
+# "-" (one in 64) would be read as an option by kafka-storage's argument parser, so draw again.
 cluster_id() {
-	head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n'
+	local id
+	while :; do
+		id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+		[[ $id == -* ]] || break
+	done
+	printf '%s' "$id"
 }
 
 starting_pid=
