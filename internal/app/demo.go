@@ -80,6 +80,9 @@ func Demo(ctx context.Context, opt DemoOptions) error {
 	cfg.Group.ID = "casus-demo"
 	cfg.MetricsAddr = "127.0.0.1:0"
 	cfg.BatchTimeout = 50 * time.Millisecond
+	// The scenario is finite: its partitions fall idle soon after its last
+	// record, which releases what the event-time watermarks hold.
+	cfg.IdleAfter = 300 * time.Millisecond
 	svc, err := NewService(cfg, know, opt.Log)
 	if err != nil {
 		return err
@@ -107,7 +110,7 @@ func Demo(ctx context.Context, opt DemoOptions) error {
 	_ = w.Close()
 	fmt.Fprintf(opt.Out, "casus demo: produced %d telemetry records (%d benign) to %q; escalations follow\n\n", len(records), opt.Benign, DemoTopic)
 
-	if err := waitCommitted(runCtx, broker.Addr(), cfg.Group.ID, DemoTopic, runErr); err != nil {
+	if err := waitSettled(runCtx, broker.Addr(), cfg, runErr); err != nil {
 		return err
 	}
 	total, err := waitDrained(runCtx, broker.Addr(), cfg.Escalations, &seen)
@@ -129,11 +132,31 @@ func Demo(ctx context.Context, opt DemoOptions) error {
 	return nil
 }
 
-// waitCommitted returns once the group has committed every telemetry record.
-func waitCommitted(ctx context.Context, addr, group, topic string, runErr <-chan error) error {
+// waitSettled returns once every role has committed all of its input and
+// stayed caught up for a few idle periods: the input's end turns the
+// partitions idle, which releases held records to the next role.
+func waitSettled(ctx context.Context, addr string, cfg config.Config, runErr <-chan error) error {
+	stages := [][2]string{
+		{GroupOf(cfg.Group.ID, config.RoleClassify), DemoTopic},
+		{GroupOf(cfg.Group.ID, config.RoleCorrelate), cfg.Signals},
+		{GroupOf(cfg.Group.ID, config.RoleCampaign), cfg.Incidents},
+	}
+	var since time.Time
 	for {
-		done, err := kafka.CaughtUp(ctx, []string{addr}, nil, group, topic)
-		if err == nil && done {
+		done := true
+		for _, s := range stages {
+			ok, err := kafka.CaughtUp(ctx, []string{addr}, nil, s[0], s[1])
+			if err != nil || !ok {
+				done = false
+				break
+			}
+		}
+		switch {
+		case !done:
+			since = time.Time{}
+		case since.IsZero():
+			since = time.Now()
+		case time.Since(since) > 3*cfg.IdleAfter+500*time.Millisecond:
 			return nil
 		}
 		select {
@@ -175,9 +198,14 @@ func printEscalations(ctx context.Context, cfg config.Config, out io.Writer, sta
 				return
 			case r := <-ch:
 				var e escalate.Escalation
-				if err := json.Unmarshal(r.m.Value, &e); err != nil {
+				var c escalate.Closed
+				switch err := json.Unmarshal(r.m.Value, &e); {
+				case err != nil:
 					fmt.Fprintf(out, "unreadable escalation at %d/%d: %v\n", r.m.Partition, r.m.Offset, err)
-				} else {
+				case e.Type == escalate.ClosedType && json.Unmarshal(r.m.Value, &c) == nil:
+					fmt.Fprintf(out, "[+%s] CLOSED %s at level %d (%s), %s since %s\n", time.Since(start).Round(100*time.Millisecond),
+						c.Data.IncidentID, c.Data.Level, c.Data.Candidacy, c.Data.Reason, c.Data.LastSeen.Format(time.RFC3339))
+				default:
 					fmt.Fprintf(out, "[+%s] %s\n", time.Since(start).Round(100*time.Millisecond), FormatEscalation(e))
 				}
 				seen.Add(1)
