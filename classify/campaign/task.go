@@ -136,6 +136,9 @@ func (t *Task) Summary(source string, seq uint64, s correlate.Summary) {
 	t.heldDirty[heldKey(s.Time, key)] = &eventtime.Item[input]{Time: s.Time, Key: key, Value: in}
 }
 
+// Watermark is the event time the task has applied summaries up to.
+func (t *Task) Watermark() time.Time { return t.ord.Watermark() }
+
 // Mark takes a source's watermark.
 func (t *Task) Mark(m eventtime.Mark) {
 	t.ord.Mark(m)

@@ -68,7 +68,7 @@ func TestRunSIGTERMIntegration(t *testing.T) {
 		"CASUS_KAFKA_BROKERS="+b, "CASUS_INPUTS="+input+":ecs", "CASUS_GROUP_ID="+group,
 		"CASUS_TOPIC_SIGNALS="+prefix+"-signals", "CASUS_TOPIC_ESCALATIONS="+prefix+"-escalations", "CASUS_TOPIC_INCIDENTS="+prefix+"-incidents",
 		"CASUS_TOPIC_DEADLETTER="+prefix+"-deadletter", "CASUS_TOPIC_STATE="+prefix+"-state",
-		"CASUS_METRICS_ADDR="+addr, "CASUS_GRACE_PERIOD=20s", "CASUS_BATCH_TIMEOUT=50ms",
+		"CASUS_METRICS_ADDR="+addr, "CASUS_GRACE_PERIOD=20s", "CASUS_BATCH_TIMEOUT=50ms", "CASUS_IDLE_AFTER=500ms",
 		"CASUS_ASSETS_FILE="+filepath.Join(dir, "assets.yaml"), "CASUS_INTEL_FILE="+filepath.Join(dir, "intel.yaml"))
 	var logs syncBuffer
 	cmd.Stderr = &logs
@@ -92,9 +92,23 @@ func TestRunSIGTERMIntegration(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	waitFor(t, exited, &logs, "caught up", func() bool {
-		ok, err := kafka.CaughtUp(ctx, brokers, nil, group, input)
-		return err == nil && ok
+	// Every role has read all of its input: escalations come from the
+	// campaign role, behind the other two.
+	for _, g := range [][2]string{{group, input}, {group + "-correlate", prefix + "-signals"}, {group + "-campaign", prefix + "-incidents"}} {
+		waitFor(t, exited, &logs, "caught up on "+g[1], func() bool {
+			ok, err := kafka.CaughtUp(ctx, brokers, nil, g[0], g[1])
+			return err == nil && ok
+		})
+	}
+	// Idle markers then release what the watermarks held; wait for the
+	// escalations they cause.
+	waitFor(t, exited, &logs, "escalations", func() bool {
+		ends, err := kafka.EndOffsets(ctx, brokers, nil, prefix+"-escalations")
+		var n int64
+		for _, e := range ends {
+			n += e
+		}
+		return err == nil && n > 0
 	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -143,11 +143,11 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 			h = svc.handler
 		case config.RoleCorrelate:
 			svc.corr = &correlateHandler{stageIO: io, taskOptions: correlate.TaskOptions{Tracker: correlateOptions(cfg, know)},
-				signals: cfg.Signals, incidents: cfg.Incidents}
+				signals: cfg.Signals, incidents: cfg.Incidents, prefix: statePrefix(cfg.Group.ID, r)}
 			c, err = consumer(r, []string{cfg.Signals}, 0)
 			h = svc.corr
 		case config.RoleCampaign:
-			svc.camp = &campaignHandler{stageIO: io, options: campaignOptions(cfg, know), escalations: cfg.Escalations}
+			svc.camp = &campaignHandler{stageIO: io, options: campaignOptions(cfg, know), escalations: cfg.Escalations, prefix: statePrefix(cfg.Group.ID, r)}
 			c, err = consumer(r, []string{cfg.Incidents}, 0)
 			h = svc.camp
 		default:
@@ -264,6 +264,21 @@ func (s *Service) Run(ctx context.Context) error {
 		defer func() {
 			cancel()
 			<-done
+		}()
+	} else {
+		// SIGHUP reloads rules; a process without them (given rules, or no
+		// classify role) must not die of it.
+		hup, stopHUP := notifyReload()
+		defer stopHUP()
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					s.log.Info("SIGHUP: this process has no rule files to reload")
+				}
+			}
 		}()
 	}
 	if err := s.partitions(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -16,6 +17,7 @@ import (
 	"github.com/casus-sec/casus/classify/escalate"
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/classify/eventtime"
+	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/kafka"
 	"github.com/casus-sec/casus/stream/pipeline"
 )
@@ -34,12 +36,8 @@ const (
 // KindMark is HeaderKind's value on a watermark record.
 const KindMark = "mark"
 
-// Roles' state keys in the state topic start with these.
-const (
-	statePrefixCorrelate = "correlate/"
-	statePrefixCampaign  = "campaign/"
-	stateOffset          = "offset"
-)
+// stateOffset is the key of the input offset a task's state is as of.
+const stateOffset = "offset"
 
 // stageMetrics are the stateful roles' collectors.
 type stageMetrics struct {
@@ -98,6 +96,12 @@ func newStageMetrics(reg prometheus.Registerer, pm *pipeline.Metrics) *stageMetr
 // partition of the task's input partition.
 func stateMessage(topic, prefix string, partition int, key string, value []byte) kafka.Message {
 	return kafka.ToPartition(kafka.Message{Topic: topic, Key: []byte(prefix + strconv.Itoa(partition) + "/" + key), Value: value}, partition)
+}
+
+// statePrefix starts the state keys of a role: the consumer group first,
+// so deployments sharing a state topic never read each other's state.
+func statePrefix(group string, r config.Role) string {
+	return group + "/" + string(r) + "/"
 }
 
 func markMessages(topic string, partitions int, m eventtime.Mark) ([]kafka.Message, error) {
@@ -188,6 +192,7 @@ type correlateHandler struct {
 	incidents    string
 	incidentPart int // partitions of the incidents topic
 	signalPart   int // partitions of the signals topic
+	prefix       string // state keys
 	tasks        map[int]*correlate.Task
 	evicted      map[int]uint64
 	totals       totals
@@ -203,7 +208,7 @@ func (h *correlateHandler) Restore(ctx context.Context, assigned []kafka.Assignm
 	h.tasks, h.evicted, h.totals = map[int]*correlate.Task{}, map[int]uint64{}, totals{}
 	start := map[kafka.TopicPartition]int64{}
 	for _, a := range assigned {
-		state, next, err := loadState(ctx, h.store, statePrefixCorrelate, a.Partition)
+		state, next, err := loadState(ctx, h.store, h.prefix, a.Partition)
 		if err != nil {
 			return nil, err
 		}
@@ -274,12 +279,12 @@ func (h *correlateHandler) Handle(ctx context.Context, batch []kafka.Message) er
 		}
 		outputs = append(outputs, marks...)
 		if err := t.Changes(func(k string, v []byte) error {
-			state = append(state, stateMessage(h.stateTopic, statePrefixCorrelate, p, k, v))
+			state = append(state, stateMessage(h.stateTopic, h.prefix, p, k, v))
 			return nil
 		}); err != nil {
 			return err
 		}
-		state = append(state, stateMessage(h.stateTopic, statePrefixCorrelate, p, stateOffset, []byte(strconv.FormatInt(next[p], 10))))
+		state = append(state, stateMessage(h.stateTopic, h.prefix, p, stateOffset, []byte(strconv.FormatInt(next[p], 10))))
 	}
 	outputs = append(outputs, dead...)
 	if err := h.commit(ctx, outputs, state); err != nil {
@@ -341,6 +346,7 @@ type campaignHandler struct {
 	stageIO
 	options     campaign.Options
 	escalations string
+	prefix      string // state keys
 	tasks       map[int]*campaign.Task
 	seen        map[int]campaign.Stats
 	totals      totals
@@ -356,7 +362,7 @@ func (h *campaignHandler) Restore(ctx context.Context, assigned []kafka.Assignme
 	h.tasks, h.seen, h.totals = map[int]*campaign.Task{}, map[int]campaign.Stats{}, totals{}
 	start := map[kafka.TopicPartition]int64{}
 	for _, a := range assigned {
-		state, next, err := loadState(ctx, h.store, statePrefixCampaign, a.Partition)
+		state, next, err := loadState(ctx, h.store, h.prefix, a.Partition)
 		if err != nil {
 			return nil, err
 		}
@@ -437,12 +443,12 @@ func (h *campaignHandler) Handle(ctx context.Context, batch []kafka.Message) err
 			outputs = append(outputs, msg)
 		}
 		if err := t.Changes(func(k string, v []byte) error {
-			state = append(state, stateMessage(h.stateTopic, statePrefixCampaign, p, k, v))
+			state = append(state, stateMessage(h.stateTopic, h.prefix, p, k, v))
 			return nil
 		}); err != nil {
 			return err
 		}
-		state = append(state, stateMessage(h.stateTopic, statePrefixCampaign, p, stateOffset, []byte(strconv.FormatInt(next[p], 10))))
+		state = append(state, stateMessage(h.stateTopic, h.prefix, p, stateOffset, []byte(strconv.FormatInt(next[p], 10))))
 	}
 	outputs = append(outputs, dead...)
 	if err := h.commit(ctx, outputs, state); err != nil {
@@ -487,6 +493,15 @@ func (h *campaignHandler) gauges() {
 	h.totals.add(h.m.suppressed, "suppressed", suppressed)
 	for l := 0; l <= 5; l++ {
 		h.m.incidentsOpen.WithLabelValues(strconv.Itoa(l)).Set(float64(byLevel[l]))
+	}
+	var low time.Time
+	for _, t := range h.tasks {
+		if w := t.Watermark(); !w.IsZero() && (low.IsZero() || w.Before(low)) {
+			low = w
+		}
+	}
+	if !low.IsZero() {
+		h.m.watermark.WithLabelValues("campaign").Set(float64(low.UnixNano()) / 1e9)
 	}
 }
 

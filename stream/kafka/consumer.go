@@ -162,7 +162,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 		failed = c.runGeneration(ctx, work, gen, h)
 	}
 	c.assigned.Store(0)
-	c.m.assigned.Set(0)
+	c.m.assigned.WithLabelValues(c.cfg.GroupID).Set(0)
 	return failed
 }
 
@@ -209,7 +209,7 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 		}
 		// Ready only with partitions held and state restored or rebuilt.
 		c.assigned.Store(int64(n))
-		c.m.assigned.Set(float64(n))
+		c.m.assigned.WithLabelValues(c.cfg.GroupID).Set(float64(n))
 		err := c.process(ctx, gctx, work, gen, msgs, h)
 		mu.Lock()
 		failed = err
@@ -217,7 +217,7 @@ func (c *Consumer) runGeneration(ctx, work context.Context, gen *kafkago.Generat
 	})
 	<-done
 	c.assigned.Store(0)
-	c.m.assigned.Set(0)
+	c.m.assigned.WithLabelValues(c.cfg.GroupID).Set(0)
 	mu.Lock()
 	defer mu.Unlock()
 	return failed
@@ -266,6 +266,12 @@ func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int
 	for {
 		m, err := c.fetch(fctx, r, !marked)
 		if errors.Is(err, errIdle) {
+			// A slow broker is not an idle partition: only a reader that has
+			// returned every record the partition holds marks it idle, else
+			// an event-time stage would run ahead of records still to come.
+			if lag, lerr := r.ReadLag(fctx); lerr != nil || lag > 0 {
+				continue
+			}
 			marked = true
 			c.m.idleMarkers.WithLabelValues(topic).Inc()
 			select {

@@ -12,7 +12,7 @@ type Metrics struct {
 	commitFailures  prometheus.Counter
 	writes          *prometheus.CounterVec
 	writeErrors     prometheus.Counter
-	assigned        prometheus.Gauge
+	assigned        *prometheus.GaugeVec
 	generations     prometheus.Counter
 	rebuilt         prometheus.Counter
 	rebuildFailures prometheus.Counter
@@ -47,9 +47,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		writeErrors: f.NewCounter(prometheus.CounterOpts{
 			Name: "casus_kafka_write_errors_total", Help: "Publish attempts that failed and were retried.",
 		}),
-		assigned: f.NewGauge(prometheus.GaugeOpts{
-			Name: "casus_group_assigned_partitions", Help: "Partitions assigned to this member in the current generation.",
-		}),
+		assigned: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "casus_group_assigned_partitions", Help: "Partitions assigned to this member in the current generation, by consumer group (one per role).",
+		}, []string{"group"}),
 		generations: f.NewCounter(prometheus.CounterOpts{
 			Name: "casus_group_generations_total", Help: "Consumer group generations joined.",
 		}),

@@ -22,8 +22,9 @@ type StateConfig struct {
 
 // StateStore reads the compacted state topic, in which partition p holds
 // the state of input partition p. Writes are ordinary Producer.Publish
-// calls with ToPartition, made in the same Publish as the outputs they
-// belong to, so one acknowledgement covers both.
+// calls with ToPartition, made once the outputs they account for are
+// acknowledged, so a crash between the two replays the batch rather than
+// skipping it.
 type StateStore struct {
 	cfg StateConfig
 	log *slog.Logger
