@@ -12,12 +12,13 @@
 #   CASUS_CACHE_DIR   cache root for the broker jars and staticcheck (default $HOME/.cache/casus)
 #   CASUS_KAFKA_DIR   broker state dir (default: a fresh dir per run under ${TMPDIR:-/tmp})
 #   CASUS_SKIP_KAFKA  1 runs without a broker, so integration tests skip; ignored when CI=true
+#   CASUS_SPRAY_SOURCES  spoofed source addresses of the memory-bound test (default 2000000)
 set -euo pipefail
 
 # staticcheck 2026.2.2; its go.mod needs Go 1.26.0, and it is built with the Go running this script.
 readonly STATICCHECK_VERSION=v0.8.2
 readonly FUZZTIME=${CASUS_FUZZTIME:-10000x}
-readonly STEPS=6
+readonly STEPS=7
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
@@ -165,6 +166,16 @@ if ! $have_packages; then
 	skip_step "$no_packages_reason"
 else
 	go test -race -count=1 -timeout 30m ./... || fail "go test"
+	done_step
+fi
+
+section "spray of ${CASUS_SPRAY_SOURCES:-2000000} spoofed sources against the correlation caps (without -race)"
+if ! $have_packages; then
+	skip_step "$no_packages_reason"
+else
+	# Under -race the suite sprays 100,000; the full count needs the speed of a normal build.
+	CASUS_SPRAY_SOURCES=${CASUS_SPRAY_SOURCES:-2000000} go test -count=1 -run '^TestSprayOfSpoofedSources$' -v -timeout 20m ./classify/campaign/ ||
+		fail "spray test"
 	done_step
 fi
 
