@@ -190,8 +190,8 @@ type correlateHandler struct {
 	taskOptions  correlate.TaskOptions
 	signals      string
 	incidents    string
-	incidentPart int // partitions of the incidents topic
-	signalPart   int // partitions of the signals topic
+	incidentPart int    // partitions of the incidents topic
+	signalPart   int    // partitions of the signals topic
 	prefix       string // state keys
 	tasks        map[int]*correlate.Task
 	evicted      map[int]uint64
