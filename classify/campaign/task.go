@@ -77,8 +77,6 @@ type Task struct {
 	groups  map[string]string // incident id → campaign id, as last linked
 
 	dirtyMembers map[string]bool
-	heldDirty    map[string]*eventtime.Item[input]
-	held         map[string]bool
 	metaDirty    bool
 }
 
@@ -98,7 +96,7 @@ func NewTask(opt Options) *Task {
 	}
 	return &Task{opt: opt, ord: eventtime.New[input](), seen: map[string]uint64{}, members: map[string]*member{},
 		byKey: map[string]map[string]bool{}, byLink: map[string]map[string]bool{}, ladder: escalate.NewLadder(opt.Ladder),
-		groups: map[string]string{}, dirtyMembers: map[string]bool{}, heldDirty: map[string]*eventtime.Item[input]{}, held: map[string]bool{}}
+		groups: map[string]string{}, dirtyMembers: map[string]bool{}}
 }
 
 // Stats returns the current counters.
@@ -131,9 +129,7 @@ func (t *Task) Summary(source string, seq uint64, s correlate.Summary) {
 	if t.ord.Add(s.Time, key, in) {
 		t.stats.Late++
 		t.apply(s)
-		return
 	}
-	t.heldDirty[heldKey(s.Time, key)] = &eventtime.Item[input]{Time: s.Time, Key: key, Value: in}
 }
 
 // Watermark is the event time the task has applied summaries up to.
@@ -158,15 +154,7 @@ func (t *Task) Outputs() []Output {
 	return out
 }
 
-func (t *Task) release(it eventtime.Item[input]) {
-	k := heldKey(it.Time, it.Key)
-	if _, pending := t.heldDirty[k]; pending {
-		delete(t.heldDirty, k)
-	} else if t.held[k] {
-		t.heldDirty[k] = nil
-	}
-	t.apply(it.Value.Summary)
-}
+func (t *Task) release(it eventtime.Item[input]) { t.apply(it.Value.Summary) }
 
 // apply folds one summary in: the incident joins, changes or leaves, its
 // campaign is linked again, and every member whose campaign's scale changed
@@ -448,10 +436,6 @@ const (
 	stateHeld   = "held/"
 )
 
-func heldKey(t time.Time, key string) string {
-	return stateHeld + t.UTC().Format(time.RFC3339Nano) + "/" + key
-}
-
 type taskMeta struct {
 	Sources  []eventtime.Mark  `json:"sources"`
 	Released time.Time         `json:"released"`
@@ -494,26 +478,11 @@ func (t *Task) Changes(put func(key string, value []byte) error) error {
 	if err != nil {
 		return err
 	}
-	for k, it := range t.heldDirty {
-		if it == nil {
-			delete(t.held, k)
-			if err := put(k, nil); err != nil {
-				return err
-			}
-			continue
-		}
-		b, err := json.Marshal(it)
-		if err != nil {
-			return fmt.Errorf("encode held summary: %w", err)
-		}
-		t.held[k] = true
-		if err := put(k, b); err != nil {
-			return err
-		}
+	if err := t.ord.HeldChanges(func(k string, v []byte) error { return put(stateHeld+k, v) }); err != nil {
+		return err
 	}
 	if t.metaDirty {
-		st := t.ord.State()
-		b, err := json.Marshal(taskMeta{Sources: st.Sources, Released: st.Released, Seen: t.seen})
+		b, err := json.Marshal(taskMeta{Sources: t.ord.Sources(), Released: t.ord.Released(), Seen: t.seen})
 		if err != nil {
 			return fmt.Errorf("encode campaign task state: %w", err)
 		}
@@ -522,7 +491,6 @@ func (t *Task) Changes(put func(key string, value []byte) error) error {
 		}
 	}
 	clear(t.dirtyMembers)
-	clear(t.heldDirty)
 	t.metaDirty = false
 	return nil
 }
@@ -558,12 +526,11 @@ func (t *Task) Restore(state map[string][]byte) error {
 			}
 			t.ladder.SetRung(strings.TrimPrefix(k, stateRung), r)
 		case strings.HasPrefix(k, stateHeld):
-			var it eventtime.Item[input]
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("decode held summary: %w", err)
+			it, err := eventtime.DecodeItem[input](v)
+			if err != nil {
+				return fmt.Errorf("campaign task state: %w", err)
 			}
 			st.Items = append(st.Items, it)
-			t.held[k] = true
 		default:
 			return fmt.Errorf("campaign task state: unknown key %q", k)
 		}

@@ -55,8 +55,6 @@ type Task struct {
 
 	dirty     map[string]*Incident // incident id → changed since the last Changes
 	gone      map[string]bool      // incident ids removed since the last Changes
-	held      map[string]bool      // held-item state keys written and not yet released
-	heldDirty map[string]*eventtime.Item[event.Signal]
 	metaDirty bool
 	late      uint64
 	dups      uint64
@@ -69,7 +67,7 @@ func NewTask(opt TaskOptions) *Task {
 	}
 	return &Task{opt: opt, tr: New(opt.Tracker), ord: eventtime.New[event.Signal](),
 		seen: map[string]Position{}, dirty: map[string]*Incident{}, gone: map[string]bool{},
-		held: map[string]bool{}, heldDirty: map[string]*eventtime.Item[event.Signal]{}}
+	}
 }
 
 // Tracker exposes the task's incidents (metrics, tests).
@@ -94,14 +92,10 @@ func (t *Task) Signal(source string, pos Position, sig event.Signal) {
 	}
 	t.seen[source] = pos
 	t.metaDirty = true
-	key := signalKey(sig)
-	if t.ord.Add(sig.Time, key, sig) {
+	if t.ord.Add(sig.Time, signalKey(sig), sig) {
 		t.late++
 		t.fold(sig)
-		return
 	}
-	it := eventtime.Item[event.Signal]{Time: sig.Time, Key: key, Value: sig}
-	t.heldDirty[heldKey(it.Time, key)] = &it
 }
 
 // signalKey orders signals of one event time the same way whatever
@@ -131,15 +125,7 @@ func (t *Task) Flush() {
 	t.closeQuiet(t.ord.Watermark())
 }
 
-func (t *Task) release(it eventtime.Item[event.Signal]) {
-	k := heldKey(it.Time, it.Key)
-	if _, pending := t.heldDirty[k]; pending {
-		delete(t.heldDirty, k) // held and released before it was written
-	} else if t.held[k] {
-		t.heldDirty[k] = nil // written: delete it
-	}
-	t.fold(it.Value)
-}
+func (t *Task) release(it eventtime.Item[event.Signal]) { t.fold(it.Value) }
 
 // Watermark is the task's own progress, as a source of the next stage.
 func (t *Task) Watermark() eventtime.Mark {
@@ -232,10 +218,6 @@ const (
 	stateHeld     = "held/"
 )
 
-func heldKey(t time.Time, key string) string {
-	return stateHeld + t.UTC().Format(time.RFC3339Nano) + "/" + key
-}
-
 // Changes calls put with every state change since the last call: a value,
 // or nil for a deletion. Keys are relative to the task.
 func (t *Task) Changes(put func(key string, value []byte) error) error {
@@ -253,26 +235,11 @@ func (t *Task) Changes(put func(key string, value []byte) error) error {
 			return err
 		}
 	}
-	for k, it := range t.heldDirty {
-		if it == nil {
-			delete(t.held, k)
-			if err := put(k, nil); err != nil {
-				return err
-			}
-			continue
-		}
-		b, err := json.Marshal(it)
-		if err != nil {
-			return fmt.Errorf("encode held signal: %w", err)
-		}
-		t.held[k] = true
-		if err := put(k, b); err != nil {
-			return err
-		}
+	if err := t.ord.HeldChanges(func(k string, v []byte) error { return put(stateHeld+k, v) }); err != nil {
+		return err
 	}
 	if t.metaDirty {
-		st := t.ord.State()
-		b, err := json.Marshal(taskMeta{Sources: st.Sources, Release: st.Released, Seen: t.seen, Seq: t.seq})
+		b, err := json.Marshal(taskMeta{Sources: t.ord.Sources(), Release: t.ord.Released(), Seen: t.seen, Seq: t.seq})
 		if err != nil {
 			return fmt.Errorf("encode task state: %w", err)
 		}
@@ -282,7 +249,6 @@ func (t *Task) Changes(put func(key string, value []byte) error) error {
 	}
 	clear(t.dirty)
 	clear(t.gone)
-	clear(t.heldDirty)
 	t.metaDirty = false
 	return nil
 }
@@ -309,12 +275,11 @@ func (t *Task) Restore(state map[string][]byte) error {
 			}
 			t.tr.Restore(inc)
 		case strings.HasPrefix(k, stateHeld):
-			var it eventtime.Item[event.Signal]
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("decode held signal: %w", err)
+			it, err := eventtime.DecodeItem[event.Signal](v)
+			if err != nil {
+				return fmt.Errorf("correlate task state: %w", err)
 			}
 			st.Items = append(st.Items, it)
-			t.held[k] = true
 		default:
 			return fmt.Errorf("correlate task state: unknown key %q", k)
 		}

@@ -3,6 +3,7 @@ package eventtime
 import (
 	"cmp"
 	"container/heap"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -42,10 +43,19 @@ type Orderer[T any] struct {
 	released time.Time
 	held     items[T]
 	late     uint64
+	// Durable state of the held items: the keys written, and the changes
+	// since the last HeldChanges (nil: delete).
+	written map[string]bool
+	changed map[string]*Item[T]
 }
 
 // New returns an empty Orderer.
-func New[T any]() *Orderer[T] { return &Orderer[T]{sources: map[string]Mark{}} }
+func New[T any]() *Orderer[T] {
+	return &Orderer[T]{sources: map[string]Mark{}, written: map[string]bool{}, changed: map[string]*Item[T]{}}
+}
+
+// StateKey names a held item in durable state: its time and key.
+func (it Item[T]) StateKey() string { return it.Time.UTC().Format(time.RFC3339Nano) + "/" + it.Key }
 
 // Mark records a source's watermark. A source's watermark never goes back:
 // a lower one (a restarted source replaying) keeps the higher.
@@ -108,8 +118,48 @@ func (o *Orderer[T]) Add(t time.Time, key string, v T) (late bool) {
 		o.late++
 		return true
 	}
-	heap.Push(&o.held, Item[T]{Time: t, Key: key, Value: v})
+	it := Item[T]{Time: t, Key: key, Value: v}
+	heap.Push(&o.held, it)
+	o.changed[it.StateKey()] = &it
 	return false
+}
+
+// pop takes the next item out, noting that its state is to go.
+func (o *Orderer[T]) pop() Item[T] {
+	it := heap.Pop(&o.held).(Item[T])
+	if k := it.StateKey(); o.written[k] {
+		o.changed[k] = nil
+	} else {
+		delete(o.changed, k) // held and released between two HeldChanges
+	}
+	return it
+}
+
+// HeldChanges calls put with every held item added since the last call,
+// as JSON, and with nil for every one released that a previous call had
+// put, so a caller can keep the held items in durable state (RestoreItem
+// reads them back).
+func (o *Orderer[T]) HeldChanges(put func(key string, value []byte) error) error {
+	for k, it := range o.changed {
+		var v []byte
+		if it != nil {
+			b, err := json.Marshal(it)
+			if err != nil {
+				return fmt.Errorf("encode held item %s: %w", k, err)
+			}
+			v = b
+		}
+		if err := put(k, v); err != nil {
+			return err
+		}
+		if it == nil {
+			delete(o.written, k)
+		} else {
+			o.written[k] = true
+		}
+		delete(o.changed, k)
+	}
+	return nil
 }
 
 // Release calls fn with every held item before the watermark, in (time,
@@ -119,7 +169,7 @@ func (o *Orderer[T]) Release(fn func(Item[T])) {
 	// Items at the watermark wait: their source may still send another at
 	// that time, with a lower key, which must come first.
 	for len(o.held) > 0 && (all || o.held[0].Time.Before(w)) {
-		it := heap.Pop(&o.held).(Item[T])
+		it := o.pop()
 		o.released = maxTime(o.released, justAfter(it.Time))
 		fn(it)
 	}
@@ -129,7 +179,7 @@ func (o *Orderer[T]) Release(fn func(Item[T])) {
 // Flush releases everything held, in order (the end of a finite input).
 func (o *Orderer[T]) Flush(fn func(Item[T])) {
 	for len(o.held) > 0 {
-		it := heap.Pop(&o.held).(Item[T])
+		it := o.pop()
 		o.released = maxTime(o.released, justAfter(it.Time))
 		fn(it)
 	}
@@ -138,6 +188,18 @@ func (o *Orderer[T]) Flush(fn func(Item[T])) {
 // justAfter is the least time after t: once an item at t is released, a
 // later one at t is late.
 func justAfter(t time.Time) time.Time { return t.Add(time.Nanosecond) }
+
+// DecodeItem reads back a held item HeldChanges wrote.
+func DecodeItem[T any](value []byte) (Item[T], error) {
+	var it Item[T]
+	if err := json.Unmarshal(value, &it); err != nil {
+		return it, fmt.Errorf("decode held item: %w", err)
+	}
+	return it, nil
+}
+
+// Released is the event time up to which items have been released.
+func (o *Orderer[T]) Released() time.Time { return o.released }
 
 // Held is the number of items waiting for the watermark.
 func (o *Orderer[T]) Held() int { return len(o.held) }
@@ -165,6 +227,7 @@ func (o *Orderer[T]) State() State[T] {
 // Restore replaces the Orderer's content with s.
 func (o *Orderer[T]) Restore(s State[T]) error {
 	o.sources, o.of, o.held, o.released = map[string]Mark{}, 0, nil, s.Released
+	o.written, o.changed = map[string]bool{}, map[string]*Item[T]{}
 	for _, m := range s.Sources {
 		if m.Source == "" {
 			return fmt.Errorf("restore event-time state: a source without a name")
@@ -173,6 +236,7 @@ func (o *Orderer[T]) Restore(s State[T]) error {
 	}
 	for _, it := range s.Items {
 		heap.Push(&o.held, it)
+		o.written[it.StateKey()] = true
 	}
 	return nil
 }

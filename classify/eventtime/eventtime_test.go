@@ -388,3 +388,57 @@ func TestStateIsOrdered(t *testing.T) {
 		t.Errorf("State took items: %d held", o.Held())
 	}
 }
+
+// HeldChanges puts what was added, deletes what was released after being
+// put, and says nothing of what came and went between two calls.
+func TestHeldChanges(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	o := New[string]()
+	o.Mark(Mark{Source: "a", Of: 1, Watermark: t0})
+	changes := func() map[string]string {
+		got := map[string]string{}
+		if err := o.HeldChanges(func(k string, v []byte) error {
+			if v == nil {
+				got[k] = "<delete>"
+			} else {
+				it, err := DecodeItem[string](v)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[k] = it.Value
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	o.Add(t0.Add(time.Minute), "k1", "first")
+	o.Add(t0.Add(2*time.Minute), "k2", "second")
+	if got := changes(); len(got) != 2 || got["2026-03-02T06:01:00Z/k1"] != "first" || got["2026-03-02T06:02:00Z/k2"] != "second" {
+		t.Fatalf("after two adds: %v", got)
+	}
+	o.Add(t0.Add(90*time.Second), "k3", "passing")
+	o.Mark(Mark{Source: "a", Of: 1, Watermark: t0.Add(100 * time.Second)})
+	var released []string
+	o.Release(func(it Item[string]) { released = append(released, it.Value) })
+	if len(released) != 2 || released[0] != "first" || released[1] != "passing" {
+		t.Fatalf("released %v", released)
+	}
+	if got := changes(); len(got) != 1 || got["2026-03-02T06:01:00Z/k1"] != "<delete>" {
+		t.Fatalf("after the release: %v, want only the delete of k1 (k3 came and went)", got)
+	}
+	if got := changes(); len(got) != 0 {
+		t.Fatalf("a second call without news: %v", got)
+	}
+	// Restored items count as written: releasing them deletes them.
+	o2 := New[string]()
+	if err := o2.Restore(o.State()); err != nil {
+		t.Fatal(err)
+	}
+	o2.Flush(func(Item[string]) {})
+	o = o2
+	if got := changes(); len(got) != 1 || got["2026-03-02T06:02:00Z/k2"] != "<delete>" {
+		t.Fatalf("after restoring and flushing: %v", got)
+	}
+}
