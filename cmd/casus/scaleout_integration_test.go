@@ -17,6 +17,8 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/internal/app"
+	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/internal/scenario"
 	"github.com/casus-sec/casus/stream/kafka"
 )
@@ -108,49 +110,33 @@ func TestScaleOutIntegration(t *testing.T) {
 		})
 		return p
 	}
-	groups := func(run string) [][2]string {
-		g := prefix + "-" + run
-		return [][2]string{{g, input}, {g + "-correlate", prefix + "-" + run + "-signals"}, {g + "-campaign", prefix + "-" + run + "-incidents"}}
-	}
 	settle := func(run string, procs ...*proc) {
 		t.Helper()
-		var since time.Time
-		behind := ""
-		for {
-			done := true
-			for _, g := range groups(run) {
-				ok, err := kafka.CaughtUp(ctx, brokers, nil, g[0], g[1])
-				if err != nil || !ok {
-					done, behind = false, fmt.Sprintf("group %s on %s (%v)", g[0], g[1], err)
-					break
-				}
-			}
-			switch {
-			case !done:
-				since = time.Time{}
-			case since.IsZero():
-				since = time.Now()
-			case time.Since(since) > 3*time.Second:
-				return
-			}
+		cfg := config.Defaults()
+		cfg.Group.ID = prefix + "-" + run
+		cfg.Inputs = []config.Input{{Topic: input, Format: "ecs"}}
+		cfg.Signals, cfg.Incidents = prefix+"-"+run+"-signals", prefix+"-"+run+"-incidents"
+		exited := func() error {
 			for _, p := range procs {
 				select {
 				case err := <-p.exited:
-					t.Fatalf("a casus process exited (%v) before the %s run settled\n%s", err, run, p.logs.String())
+					return fmt.Errorf("a casus process exited (%v) before the %s run settled\n%s", err, run, p.logs.String())
 				default:
 				}
 			}
-			if ctx.Err() != nil {
-				var logs strings.Builder
-				for _, p := range procs {
+			return nil
+		}
+		if err := app.WaitSettled(ctx, brokers, cfg, 3*time.Second, exited); err != nil {
+			var logs strings.Builder
+			for _, p := range procs {
+				if p.cmd.ProcessState == nil {
+					// A goroutine dump shows where a stuck process waits.
 					_ = p.cmd.Process.Signal(syscall.SIGQUIT)
 					<-p.exited
-					l := p.logs.String()
-					logs.WriteString(l)
 				}
-				t.Fatalf("the %s run did not settle: %s behind\n%s", run, behind, logs.String())
+				logs.WriteString(p.logs.String())
 			}
-			time.Sleep(200 * time.Millisecond)
+			t.Fatalf("%v\n%s", err, logs.String())
 		}
 	}
 	stop := func(ps ...*proc) {

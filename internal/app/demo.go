@@ -110,7 +110,15 @@ func Demo(ctx context.Context, opt DemoOptions) error {
 	_ = w.Close()
 	fmt.Fprintf(opt.Out, "casus demo: produced %d telemetry records (%d benign) to %q; escalations follow\n\n", len(records), opt.Benign, DemoTopic)
 
-	if err := waitSettled(runCtx, broker.Addr(), cfg, runErr); err != nil {
+	stopped := func() error {
+		select {
+		case err := <-runErr:
+			return fmt.Errorf("service stopped before the scenario was processed: %w", err)
+		default:
+			return nil
+		}
+	}
+	if err := WaitSettled(runCtx, []string{broker.Addr()}, cfg, 3*cfg.IdleAfter+500*time.Millisecond, stopped); err != nil {
 		return err
 	}
 	total, err := waitDrained(runCtx, broker.Addr(), cfg.Escalations, &seen)
@@ -130,43 +138,6 @@ func Demo(ctx context.Context, opt DemoOptions) error {
 		return err
 	}
 	return nil
-}
-
-// waitSettled returns once every role has committed all of its input and
-// stayed caught up for a few idle periods: the input's end turns the
-// partitions idle, which releases held records to the next role.
-func waitSettled(ctx context.Context, addr string, cfg config.Config, runErr <-chan error) error {
-	stages := [][2]string{
-		{GroupOf(cfg.Group.ID, config.RoleClassify), DemoTopic},
-		{GroupOf(cfg.Group.ID, config.RoleCorrelate), cfg.Signals},
-		{GroupOf(cfg.Group.ID, config.RoleCampaign), cfg.Incidents},
-	}
-	var since time.Time
-	for {
-		done := true
-		for _, s := range stages {
-			ok, err := kafka.CaughtUp(ctx, []string{addr}, nil, s[0], s[1])
-			if err != nil || !ok {
-				done = false
-				break
-			}
-		}
-		switch {
-		case !done:
-			since = time.Time{}
-		case since.IsZero():
-			since = time.Now()
-		case time.Since(since) > 3*cfg.IdleAfter+500*time.Millisecond:
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-runErr:
-			return fmt.Errorf("service stopped before the scenario was processed: %w", err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // printEscalations reads every partition of the escalations topic from the

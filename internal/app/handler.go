@@ -43,7 +43,12 @@ type publisher interface {
 // letters, publishes them, and returns once they are acknowledged.
 type handler struct {
 	newPipeline func(*sigma.Ruleset) *pipeline.Pipeline
-	pipe        *pipeline.Pipeline
+	// One pipeline per input partition: a Sigma correlation window then
+	// sees one partition's records on that partition's clock, whichever
+	// process holds it and whatever else that process holds, so a
+	// partition's signals do not depend on the assignment.
+	parts   map[kafka.TopicPartition]*pipeline.Pipeline
+	current *sigma.Ruleset // the rule set the pipelines run
 	// rules returns the newest rule set; nil when the set never changes.
 	// The handler installs it only between batches (see Handle).
 	rules       func() *sigma.Ruleset
@@ -107,23 +112,36 @@ func (h *handler) record(m kafka.Message) pipeline.Record {
 }
 
 // Reset drops all correlation state (a new assignment follows); the new
-// pipeline runs the newest rule set.
+// pipelines run the newest rule set.
 func (h *handler) Reset() {
-	rs := h.pipe.Rules()
 	if h.rules != nil {
-		rs = h.rules()
+		h.current = h.rules()
 	}
-	h.pipe.Close()
-	h.pipe = h.newPipeline(rs)
+	for _, p := range h.parts {
+		p.Close()
+	}
+	h.parts = map[kafka.TopicPartition]*pipeline.Pipeline{}
 	h.latest, h.idle = map[kafka.TopicPartition]time.Time{}, map[kafka.TopicPartition]bool{}
 }
 
-// Rebuild feeds committed records through the pipeline and discards what
-// they cause: it was published before their offsets were committed.
+// pipe returns the pipeline of an input partition.
+func (h *handler) pipe(tp kafka.TopicPartition) *pipeline.Pipeline {
+	p := h.parts[tp]
+	if p == nil {
+		p = h.newPipeline(h.current)
+		h.parts[tp] = p
+	}
+	return p
+}
+
+// Rebuild feeds committed records through their partitions' pipelines and
+// discards what they cause: it was published before their offsets were
+// committed.
 func (h *handler) Rebuild(batch []kafka.Message) {
 	for _, m := range batch {
-		h.pipe.Replay(h.record(m), &h.res)
-		h.advance(kafka.TopicPartition{Topic: m.Topic, Partition: m.Partition})
+		tp := kafka.TopicPartition{Topic: m.Topic, Partition: m.Partition}
+		h.pipe(tp).Replay(h.record(m), &h.res)
+		h.advance(tp)
 	}
 }
 
@@ -133,7 +151,12 @@ func (h *handler) Rebuild(batch []kafka.Message) {
 // failed publish may meet the newer set, as a replay after a crash would.
 func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 	if h.rules != nil {
-		h.pipe.SetRules(h.rules())
+		if rs := h.rules(); rs != h.current {
+			h.current = rs
+			for _, p := range h.parts {
+				p.SetRules(rs)
+			}
+		}
 	}
 	h.msgs = h.msgs[:0]
 	type caused struct {
@@ -163,7 +186,7 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 			continue
 		}
 		delete(h.idle, tp)
-		h.pipe.Process(h.record(m), &h.res)
+		h.pipe(tp).Process(h.record(m), &h.res)
 		h.advance(tp)
 		if d := h.res.Dead; d != nil {
 			h.msgs = append(h.msgs, deadLetter(h.topics.Deadletter, m, d))

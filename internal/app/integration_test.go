@@ -152,36 +152,11 @@ func (e *env) waitCommitted(group, topic string, timeout time.Duration) {
 // to the next roles.
 func (e *env) settle(cfg config.Config, timeout time.Duration) {
 	e.t.Helper()
-	type stage struct{ group, topic string }
-	var stages []stage
-	for _, in := range cfg.Inputs {
-		stages = append(stages, stage{GroupOf(cfg.Group.ID, config.RoleClassify), in.Topic})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := WaitSettled(ctx, e.brokers, cfg, 4*cfg.IdleAfter+time.Second, nil); err != nil {
+		e.t.Fatal(err)
 	}
-	stages = append(stages, stage{GroupOf(cfg.Group.ID, config.RoleCorrelate), cfg.Signals}, stage{GroupOf(cfg.Group.ID, config.RoleCampaign), cfg.Incidents})
-	deadline := time.Now().Add(timeout)
-	var since time.Time
-	for time.Now().Before(deadline) {
-		done := true
-		for _, s := range stages {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			ok, err := kafka.CaughtUp(ctx, e.brokers, nil, s.group, s.topic)
-			cancel()
-			if err != nil || !ok {
-				done = false
-				break
-			}
-		}
-		switch {
-		case !done:
-			since = time.Time{}
-		case since.IsZero():
-			since = time.Now()
-		case time.Since(since) > 4*cfg.IdleAfter+time.Second:
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	e.t.Fatalf("the roles of group %s did not settle within %s", cfg.Group.ID, timeout)
 }
 
 // committed returns the group's committed offsets of topic's partitions.

@@ -601,7 +601,7 @@ func TestHandlerSwapsRulesBetweenBatches(t *testing.T) {
 
 	// A new assignment (Reset) starts from the newest set too.
 	h.Reset()
-	if h.pipe.Rules() != svc.Reloader().Rules() {
+	if h.current != svc.Reloader().Rules() {
 		t.Error("Reset built a pipeline on an old rule set")
 	}
 	if v := testutil.ToFloat64(svc.reloader.m.loaded); v != float64(svc.Reloader().Rules().Len()) {

@@ -178,7 +178,8 @@ func newClassifyHandler(cfg config.Config, know *Knowledge, pm *pipeline.Metrics
 	}
 	return &handler{
 		newPipeline: newPipeline,
-		pipe:        newPipeline(know.Rules),
+		current:     know.Rules,
+		parts:       map[kafka.TopicPartition]*pipeline.Pipeline{},
 		formats:     formats,
 		topics:      cfg.Topics,
 		orgOf:       signalKey(know),
@@ -286,7 +287,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	rules := 0
 	if s.handler != nil {
-		rules = s.handler.pipe.Rules().Len()
+		rules = s.handler.current.Len()
 	}
 	s.log.Info("casus running", "version", version(), "group", s.cfg.Group.ID, "roles", s.cfg.Roles, "inputs", s.cfg.Inputs,
 		"brokers", s.cfg.Brokers, "rules", rules, "rules_dirs", s.cfg.RulesDirs,

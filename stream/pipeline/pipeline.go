@@ -71,6 +71,7 @@ type Pipeline struct {
 	// time of an event that has none when the record has none either.
 	watermark time.Time
 	corrEv    uint64
+	groups    int // this pipeline's share of the correlation_group gauge
 }
 
 // New returns a Pipeline.
@@ -109,7 +110,7 @@ func (p *Pipeline) SetRules(rs *sigma.Ruleset) {
 	p.rules = rs
 	p.corr = rs.NewCorrelator()
 	p.corrEv = 0 // the new correlator counts its evictions from 0
-	p.m.StateEntries.WithLabelValues("correlation_group").Set(0)
+	p.setGroups(0)
 }
 
 // Replay runs a record already processed before (to rebuild state after a
@@ -197,12 +198,21 @@ func (p *Pipeline) process(r Record, format string, res *Result) {
 // Close releases the pipeline's share of the gauges; the pipeline must not
 // be used after it (a new one replaces it after a new assignment).
 func (p *Pipeline) Close() {
-	p.m.StateEntries.WithLabelValues("correlation_group").Set(0)
+	p.setGroups(0)
+}
+
+// setGroups moves the correlation_group gauge by this pipeline's change:
+// several pipelines (one per input partition) share the gauge.
+func (p *Pipeline) setGroups(n int) {
+	if d := n - p.groups; d != 0 {
+		p.m.StateEntries.WithLabelValues("correlation_group").Add(float64(d))
+		p.groups = n
+	}
 }
 
 func (p *Pipeline) updateState() {
 	cs := p.corr.Stats()
-	p.m.StateEntries.WithLabelValues("correlation_group").Set(float64(cs.Groups))
+	p.setGroups(cs.Groups)
 	if d := cs.Evictions - p.corrEv; d > 0 {
 		p.m.StateEvictions.WithLabelValues("correlation_group").Add(float64(d))
 		p.corrEv = cs.Evictions
