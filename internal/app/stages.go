@@ -177,6 +177,54 @@ func (s *stageIO) malformed(role string, m kafka.Message, err error) kafka.Messa
 	return deadLetter(s.deadletter, m, &pipeline.DeadLetter{Reason: ReasonMalformedStageRecord, Format: role, Err: err})
 }
 
+// markTask is what readBatch needs of a stateful task.
+type markTask interface{ Mark(eventtime.Mark) }
+
+// readBatch walks a batch of a stateful role's input: watermark records go
+// to their partition's task, data records to data, which says why a record
+// cannot be read (it becomes a dead letter). It returns, per partition, the
+// offset after its last record, and the dead letters.
+func readBatch[T markTask](s *stageIO, role string, tasks map[int]T, batch []kafka.Message, data func(T, kafka.Message) error) (map[int]int64, []kafka.Message, error) {
+	next := map[int]int64{}
+	var dead []kafka.Message
+	for _, m := range batch {
+		if kafka.IsIdleMarker(m) {
+			continue
+		}
+		t, ok := tasks[m.Partition]
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: a record of partition %d, which was not restored", role, m.Partition)
+		}
+		next[m.Partition] = m.Offset + 1
+		if header(m, HeaderKind) == KindMark {
+			var mk eventtime.Mark
+			if err := json.Unmarshal(m.Value, &mk); err != nil || mk.Source == "" {
+				dead = append(dead, s.malformed(role, m, fmt.Errorf("watermark record: %v", orMissing(err, "source"))))
+				continue
+			}
+			t.Mark(mk)
+			continue
+		}
+		if err := data(t, m); err != nil {
+			dead = append(dead, s.malformed(role, m, err))
+		}
+	}
+	return next, dead, nil
+}
+
+// saveState appends a task's state changes and the input offset they are
+// as of to state.
+func (s *stageIO) saveState(state []kafka.Message, prefix string, p int, next int64, changes func(func(string, []byte) error) error) ([]kafka.Message, error) {
+	err := changes(func(k string, v []byte) error {
+		state = append(state, stateMessage(s.stateTopic, prefix, p, k, v))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append(state, stateMessage(s.stateTopic, prefix, p, stateOffset, []byte(strconv.FormatInt(next, 10)))), nil
+}
+
 // ReasonMalformedStageRecord is the dead-letter reason of a record on the
 // signals or incidents topic that casus cannot read.
 const ReasonMalformedStageRecord = "malformed_stage_record"
@@ -228,34 +276,19 @@ func (h *correlateHandler) Restore(ctx context.Context, assigned []kafka.Assignm
 
 // Handle folds a batch of signals and marks and publishes what it caused.
 func (h *correlateHandler) Handle(ctx context.Context, batch []kafka.Message) error {
-	var outputs, dead []kafka.Message
-	next := map[int]int64{}
-	for _, m := range batch {
-		if kafka.IsIdleMarker(m) {
-			continue
-		}
-		t := h.tasks[m.Partition]
-		if t == nil {
-			return fmt.Errorf("correlate: a record of partition %d, which was not restored", m.Partition)
-		}
-		next[m.Partition] = m.Offset + 1
-		if header(m, HeaderKind) == KindMark {
-			var mk eventtime.Mark
-			if err := json.Unmarshal(m.Value, &mk); err != nil || mk.Source == "" {
-				dead = append(dead, h.malformed("correlate", m, fmt.Errorf("watermark record: %v", orMissing(err, "source"))))
-				continue
-			}
-			t.Mark(mk)
-			continue
-		}
+	var outputs []kafka.Message
+	next, dead, err := readBatch(&h.stageIO, "correlate", h.tasks, batch, func(t *correlate.Task, m kafka.Message) error {
 		var sig event.Signal
 		pos, perr := parsePosition(header(m, HeaderPosition))
 		up := header(m, HeaderUpstream)
 		if err := json.Unmarshal(m.Value, &sig); err != nil || perr != nil || up == "" || sig.Time.IsZero() {
-			dead = append(dead, h.malformed("correlate", m, fmt.Errorf("signal record: %v", firstErr(err, perr, missing(up == "", HeaderUpstream), missing(sig.Time.IsZero(), "time")))))
-			continue
+			return fmt.Errorf("signal record: %v", firstErr(err, perr, missing(up == "", HeaderUpstream), missing(sig.Time.IsZero(), "time")))
 		}
 		t.Signal(up, pos, sig)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	var state []kafka.Message
 	parts := sortedKeys(next)
@@ -278,13 +311,9 @@ func (h *correlateHandler) Handle(ctx context.Context, batch []kafka.Message) er
 			return err
 		}
 		outputs = append(outputs, marks...)
-		if err := t.Changes(func(k string, v []byte) error {
-			state = append(state, stateMessage(h.stateTopic, h.prefix, p, k, v))
-			return nil
-		}); err != nil {
+		if state, err = h.saveState(state, h.prefix, p, next[p], t.Changes); err != nil {
 			return err
 		}
-		state = append(state, stateMessage(h.stateTopic, h.prefix, p, stateOffset, []byte(strconv.FormatInt(next[p], 10))))
 	}
 	outputs = append(outputs, dead...)
 	if err := h.commit(ctx, outputs, state); err != nil {
@@ -381,34 +410,19 @@ func (h *campaignHandler) Restore(ctx context.Context, assigned []kafka.Assignme
 // Handle folds a batch of incident updates and marks and publishes the
 // escalations and closing events they caused.
 func (h *campaignHandler) Handle(ctx context.Context, batch []kafka.Message) error {
-	var outputs, dead []kafka.Message
-	next := map[int]int64{}
-	for _, m := range batch {
-		if kafka.IsIdleMarker(m) {
-			continue
-		}
-		t := h.tasks[m.Partition]
-		if t == nil {
-			return fmt.Errorf("campaign: a record of partition %d, which was not restored", m.Partition)
-		}
-		next[m.Partition] = m.Offset + 1
-		if header(m, HeaderKind) == KindMark {
-			var mk eventtime.Mark
-			if err := json.Unmarshal(m.Value, &mk); err != nil || mk.Source == "" {
-				dead = append(dead, h.malformed("campaign", m, fmt.Errorf("watermark record: %v", orMissing(err, "source"))))
-				continue
-			}
-			t.Mark(mk)
-			continue
-		}
+	var outputs []kafka.Message
+	next, dead, err := readBatch(&h.stageIO, "campaign", h.tasks, batch, func(t *campaign.Task, m kafka.Message) error {
 		var s correlate.Summary
 		up := header(m, HeaderUpstream)
 		seq, serr := strconv.ParseUint(header(m, HeaderPosition), 10, 64)
 		if err := json.Unmarshal(m.Value, &s); err != nil || serr != nil || up == "" || s.ID == "" || s.Time.IsZero() {
-			dead = append(dead, h.malformed("campaign", m, fmt.Errorf("incident update: %v", firstErr(err, serr, missing(up == "", HeaderUpstream), missing(s.ID == "", "id"), missing(s.Time.IsZero(), "time")))))
-			continue
+			return fmt.Errorf("incident update: %v", firstErr(err, serr, missing(up == "", HeaderUpstream), missing(s.ID == "", "id"), missing(s.Time.IsZero(), "time")))
 		}
 		t.Summary(up, seq, s)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	var state []kafka.Message
 	type told struct {
@@ -442,13 +456,9 @@ func (h *campaignHandler) Handle(ctx context.Context, batch []kafka.Message) err
 			}
 			outputs = append(outputs, msg)
 		}
-		if err := t.Changes(func(k string, v []byte) error {
-			state = append(state, stateMessage(h.stateTopic, h.prefix, p, k, v))
-			return nil
-		}); err != nil {
+		if state, err = h.saveState(state, h.prefix, p, next[p], t.Changes); err != nil {
 			return err
 		}
-		state = append(state, stateMessage(h.stateTopic, h.prefix, p, stateOffset, []byte(strconv.FormatInt(next[p], 10))))
 	}
 	outputs = append(outputs, dead...)
 	if err := h.commit(ctx, outputs, state); err != nil {
