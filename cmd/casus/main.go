@@ -170,7 +170,7 @@ func cmdClassify(args []string, stdout, stderr io.Writer) int {
 	}
 	sum, err := app.Classify(in, know, app.ClassifyOptions{
 		Format: *format, Signals: *signals, Source: name, MaxRecordBytes: cfg.MaxRecordBytes,
-		MinLevel: cfg.MinLevel, Progress: progress, Size: size, Stdout: stdout, Stderr: stderr,
+		MinLevel: cfg.MinLevel, Stages: &cfg.Escalation, Progress: progress, Size: size, Stdout: stdout, Stderr: stderr,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "casus classify: %v\n", err)

@@ -27,9 +27,10 @@ type ClassifyOptions struct {
 	MinLevel       int
 	Progress       bool  // draw a progress bar on Stderr
 	Size           int64 // input size in bytes, for the progress bar
-	// Lateness is the allowed lateness of event times (0: the configured
-	// default), as CASUS_ALLOWED_LATENESS for the service.
-	Lateness       time.Duration
+	// Stages sets the allowed lateness and the incident caps as
+	// CASUS_ALLOWED_LATENESS and CASUS_MAX_*INCIDENTS do for the service;
+	// nil takes the defaults. Its MinLevel is not read (MinLevel is).
+	Stages         *config.Escalation
 	Stdout, Stderr io.Writer
 }
 
@@ -52,16 +53,16 @@ func Classify(in io.Reader, know *Knowledge, opt ClassifyOptions) (ClassifySumma
 		opt.MaxRecordBytes = decode.DefaultMaxBytes
 	}
 	cfg := config.Defaults()
+	if opt.Stages != nil {
+		cfg.Escalation = *opt.Stages
+	}
 	cfg.MinLevel = opt.MinLevel
 	cfg.Group.ID = "classify"
-	if opt.Lateness == 0 {
-		opt.Lateness = cfg.AllowedLateness
-	}
 	p, err := pipeline.New(pipelineOptions(know, decode.Default(opt.MaxRecordBytes), nil))
 	if err != nil {
 		return sum, err
 	}
-	chain := campaign.NewChain(correlateOptions(cfg, know), campaignOptions(cfg, know), opt.Lateness)
+	chain := campaign.NewChain(correlateOptions(cfg, know), campaignOptions(cfg, know), cfg.AllowedLateness)
 	out := bufio.NewWriter(opt.Stdout)
 	defer out.Flush()
 	enc := json.NewEncoder(out)
