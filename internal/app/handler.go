@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,6 +68,7 @@ type handler struct {
 	// partitions are idle, and how many partitions of each kind there are.
 	latest           map[kafka.TopicPartition]time.Time
 	idle             map[kafka.TopicPartition]bool
+	marked           map[kafka.TopicPartition]eventtime.Mark // the last mark sent
 	lateness         time.Duration
 	inputPartitions  int
 	signalPartitions int
@@ -122,6 +124,7 @@ func (h *handler) Reset() {
 	}
 	h.parts = map[kafka.TopicPartition]*pipeline.Pipeline{}
 	h.latest, h.idle = map[kafka.TopicPartition]time.Time{}, map[kafka.TopicPartition]bool{}
+	h.marked = map[kafka.TopicPartition]eventtime.Mark{}
 }
 
 // pipe returns the pipeline of an input partition.
@@ -208,19 +211,26 @@ func (h *handler) Handle(ctx context.Context, batch []kafka.Message) error {
 	}
 	// Every signals partition hears how far each touched input partition
 	// got, after the signals that partition caused.
+	// A mark that says nothing new is not sent again: marks go to every
+	// partition, so they cost partitions² records per batch.
+	sent := map[kafka.TopicPartition]eventtime.Mark{}
 	for _, tp := range sortedPartitions(touched) {
-		marks, err := markMessages(h.topics.Signals, h.signalPartitions, eventtime.Mark{
-			Source: tp.Topic + "/" + strconv.Itoa(tp.Partition), Of: h.inputPartitions,
-			Watermark: h.watermark(tp), Idle: h.idle[tp],
-		})
+		mk := eventtime.Mark{Source: tp.Topic + "/" + strconv.Itoa(tp.Partition), Of: h.inputPartitions,
+			Watermark: h.watermark(tp), Idle: h.idle[tp]}
+		if last, ok := h.marked[tp]; ok && last == mk {
+			continue
+		}
+		marks, err := markMessages(h.topics.Signals, h.signalPartitions, mk)
 		if err != nil {
 			return err
 		}
 		h.msgs = append(h.msgs, marks...)
+		sent[tp] = mk
 	}
 	if err := h.out.Publish(ctx, h.msgs); err != nil {
 		return err
 	}
+	maps.Copy(h.marked, sent)
 	for _, m := range h.msgs {
 		if m.Topic == h.topics.Deadletter {
 			h.deadLetters.WithLabelValues(headerValue(m, HeaderReason)).Inc()

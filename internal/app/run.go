@@ -19,6 +19,7 @@ import (
 	"github.com/casus-sec/casus/classify/campaign"
 	"github.com/casus-sec/casus/classify/correlate"
 	"github.com/casus-sec/casus/classify/escalate"
+	"github.com/casus-sec/casus/classify/eventtime"
 	"github.com/casus-sec/casus/classify/sigma"
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/decode"
@@ -187,6 +188,7 @@ func newClassifyHandler(cfg config.Config, know *Knowledge, pm *pipeline.Metrics
 		lateness:    cfg.AllowedLateness,
 		latest:      map[kafka.TopicPartition]time.Time{},
 		idle:        map[kafka.TopicPartition]bool{},
+		marked:      map[kafka.TopicPartition]eventtime.Mark{},
 		deadLetters: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_deadletters_total", Help: "Dead letters acknowledged by the brokers, by reason.",
 		}, []string{"reason"}),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -242,6 +243,7 @@ type correlateHandler struct {
 	signalPart   int    // partitions of the signals topic
 	prefix       string // state keys
 	tasks        map[int]*correlate.Task
+	marked       map[int]eventtime.Mark // the last mark sent, by partition
 	evicted      map[int]uint64
 	totals       totals
 }
@@ -253,7 +255,7 @@ var (
 
 // Restore builds a task for every assigned partition from the state topic.
 func (h *correlateHandler) Restore(ctx context.Context, assigned []kafka.Assignment) (map[kafka.TopicPartition]int64, error) {
-	h.tasks, h.evicted, h.totals = map[int]*correlate.Task{}, map[int]uint64{}, totals{}
+	h.tasks, h.evicted, h.totals, h.marked = map[int]*correlate.Task{}, map[int]uint64{}, totals{}, map[int]eventtime.Mark{}
 	start := map[kafka.TopicPartition]int64{}
 	for _, a := range assigned {
 		state, next, err := loadState(ctx, h.store, h.prefix, a.Partition)
@@ -291,6 +293,7 @@ func (h *correlateHandler) Handle(ctx context.Context, batch []kafka.Message) er
 		return err
 	}
 	var state []kafka.Message
+	sent := map[int]eventtime.Mark{}
 	parts := sortedKeys(next)
 	for _, p := range parts {
 		t := h.tasks[p]
@@ -306,11 +309,14 @@ func (h *correlateHandler) Handle(ctx context.Context, batch []kafka.Message) er
 				{Key: HeaderPosition, Value: []byte(strconv.FormatUint(o.Seq, 10))},
 			}})
 		}
-		marks, err := markMessages(h.incidents, h.incidentPart, t.Watermark())
-		if err != nil {
-			return err
+		if mk := t.Watermark(); mk != h.marked[p] {
+			marks, err := markMessages(h.incidents, h.incidentPart, mk)
+			if err != nil {
+				return err
+			}
+			outputs = append(outputs, marks...)
+			sent[p] = mk
 		}
-		outputs = append(outputs, marks...)
 		if state, err = h.saveState(state, h.prefix, p, next[p], t.Changes); err != nil {
 			return err
 		}
@@ -319,6 +325,7 @@ func (h *correlateHandler) Handle(ctx context.Context, batch []kafka.Message) er
 	if err := h.commit(ctx, outputs, state); err != nil {
 		return err
 	}
+	maps.Copy(h.marked, sent)
 	h.gauges()
 	return nil
 }

@@ -39,7 +39,7 @@ func TestCorrelateHandlerBatch(t *testing.T) {
 	}
 	pub := &recordingPublisher{}
 	h := &correlateHandler{stageIO: stageTestIO(t, pub), signals: "signals", incidents: "incidents", incidentPart: 2, signalPart: 1,
-		prefix: statePrefix("g", config.RoleCorrelate), totals: totals{}, evicted: map[int]uint64{},
+		prefix: statePrefix("g", config.RoleCorrelate), totals: totals{}, evicted: map[int]uint64{}, marked: map[int]eventtime.Mark{},
 		tasks: map[int]*correlate.Task{0: correlate.NewTask(correlate.TaskOptions{Tracker: correlateOptions(config.Defaults(), know), Name: "signals/0", Of: 1})}}
 	t0 := time.Date(2026, 3, 2, 11, 0, 0, 0, time.UTC)
 	signal := func(off int64, at time.Time) kafka.Message {
