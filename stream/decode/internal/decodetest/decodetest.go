@@ -1,7 +1,8 @@
 // Package decodetest holds the test helpers every decoder package shares:
-// finding golden cases, rendering an event for a golden file, and an event
-// with every field set, so a decoder that forgets to reset one shows. It is
-// imported by tests only.
+// finding golden cases, rendering an event for a golden file, an event with
+// every field set, so a decoder that forgets to reset one shows, and the
+// checks every decoder's fuzz target makes (CheckDecode, CheckEvent,
+// CheckError). It is imported by tests only.
 package decodetest
 
 import (
