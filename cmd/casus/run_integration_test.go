@@ -19,20 +19,15 @@ import (
 
 	"github.com/casus-sec/casus/internal/scenario"
 	"github.com/casus-sec/casus/stream/kafka"
+	"github.com/casus-sec/casus/stream/kafka/kafkatest"
 )
 
 // TestRunSIGTERMIntegration runs the built binary against the real broker,
 // waits until it has processed and committed a scenario, sends SIGTERM and
 // expects a clean exit 0 with escalations on the topic.
 func TestRunSIGTERMIntegration(t *testing.T) {
-	b := os.Getenv("CASUS_TEST_BROKERS")
-	if b == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CASUS_TEST_BROKERS is not set under CI: scripts/test.sh starts the broker and sets it")
-		}
-		t.Skip("integration test needs a real Kafka broker: run scripts/test.sh, or set CASUS_TEST_BROKERS=host:port")
-	}
-	brokers := strings.Split(b, ",")
+	brokers := kafkatest.Brokers(t)
+	b := strings.Join(brokers, ",")
 	bin := filepath.Join(t.TempDir(), "casus")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

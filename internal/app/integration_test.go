@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,21 +19,11 @@ import (
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/internal/scenario"
 	"github.com/casus-sec/casus/stream/kafka"
+	"github.com/casus-sec/casus/stream/kafka/kafkatest"
 )
 
 // brokers returns the real Apache Kafka broker the test script started.
-// Under CI a missing broker is a failure, not a skip.
-func brokers(t *testing.T) []string {
-	t.Helper()
-	b := os.Getenv("CASUS_TEST_BROKERS")
-	if b == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CASUS_TEST_BROKERS is not set under CI: scripts/test.sh starts the broker and sets it")
-		}
-		t.Skip("integration test needs a real Kafka broker: run scripts/test.sh, or set CASUS_TEST_BROKERS=host:port")
-	}
-	return strings.Split(b, ",")
-}
+func brokers(t *testing.T) []string { return kafkatest.Brokers(t) }
 
 type env struct {
 	t       *testing.T

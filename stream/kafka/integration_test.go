@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -14,21 +13,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/casus-sec/casus/stream/kafka/kafkatest"
 )
 
 // testBrokers returns the real Apache Kafka broker the test script started.
-// Under CI a missing broker is a failure, not a skip.
-func testBrokers(t *testing.T) []string {
-	t.Helper()
-	b := os.Getenv("CASUS_TEST_BROKERS")
-	if b == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CASUS_TEST_BROKERS is not set under CI: scripts/test.sh starts the broker and sets it")
-		}
-		t.Skip("integration test needs a real Kafka broker: run scripts/test.sh, or set CASUS_TEST_BROKERS=host:port")
-	}
-	return strings.Split(b, ",")
-}
+func testBrokers(t *testing.T) []string { return kafkatest.Brokers(t) }
 
 // uniqueName returns a topic or group name no other test run uses.
 func uniqueName(t *testing.T, what string) string {
