@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"cmp"
-	"container/heap"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/casus-sec/casus/classify/correlate"
 	"github.com/casus-sec/casus/classify/escalate"
 	"github.com/casus-sec/casus/classify/eventtime"
+	"github.com/casus-sec/casus/classify/internal/indexheap"
 	"github.com/casus-sec/casus/classify/severity"
 )
 
@@ -70,7 +70,7 @@ type Task struct {
 	members map[string]*member
 	byKey   map[string]map[string]bool // campaign key → incident ids
 	byLink  map[string]map[string]bool // national link (cluster or technique set) → incident ids
-	byValue values
+	byValue *indexheap.Heap[*member]   // eviction order
 	ladder  *escalate.Ladder
 	out     []Output
 	stats   Stats
@@ -94,7 +94,7 @@ func NewTask(opt Options) *Task {
 	if opt.MaxLinked <= 0 {
 		opt.MaxLinked = 5000
 	}
-	return &Task{opt: opt, ord: eventtime.New[input](), seen: map[string]uint64{}, members: map[string]*member{},
+	return &Task{opt: opt, ord: eventtime.New[input](), byValue: indexheap.New(lessValuable, func(m *member) *int { return &m.slot }), seen: map[string]uint64{}, members: map[string]*member{},
 		byKey: map[string]map[string]bool{}, byLink: map[string]map[string]bool{}, ladder: escalate.NewLadder(opt.Ladder),
 		groups: map[string]string{}, dirtyMembers: map[string]bool{}}
 }
@@ -188,7 +188,7 @@ func (t *Task) apply(s correlate.Summary) {
 		t.makeRoom(at)
 		m = &member{episode: firstEpisode(s)}
 		t.members[s.ID] = m
-		heap.Push(&t.byValue, m)
+		t.byValue.Push(m)
 	}
 	m.s, m.key = s, s.CampaignKey()
 	t.index(m)
@@ -255,7 +255,7 @@ func (t *Task) relink(ids []string, at time.Time, changed string) {
 		a := t.opt.Policy.Assess(f)
 		if j.m.level != a.Level {
 			j.m.level = a.Level
-			heap.Fix(&t.byValue, j.m.slot)
+			t.byValue.Fix(j.m)
 		}
 		t.dirtyMembers[j.m.s.ID] = true
 		if j.m.episode != 0 && t.ladder.Rung(j.m.s.ID) == nil {
@@ -369,7 +369,7 @@ func del(idx map[string]map[string]bool, k, id string) {
 func (t *Task) drop(m *member) {
 	delete(t.members, m.s.ID)
 	delete(t.groups, m.s.ID)
-	heap.Remove(&t.byValue, m.slot)
+	t.byValue.Remove(m)
 	t.dirtyMembers[m.s.ID] = true
 }
 
@@ -378,7 +378,7 @@ func (t *Task) makeRoom(at time.Time) {
 	if len(t.members) < t.opt.MaxIncidents {
 		return
 	}
-	victim := t.byValue[0]
+	victim := t.byValue.Min()
 	var before []string
 	for _, x := range t.link(victim).members {
 		if x != victim {
@@ -392,12 +392,9 @@ func (t *Task) makeRoom(at time.Time) {
 	t.relink(before, at, "")
 }
 
-// values is a min-heap of members, least valuable first.
-type values []*member
-
-func (h values) Len() int { return len(h) }
-func (h values) Less(i, j int) bool {
-	a, b := h[i], h[j]
+// lessValuable orders eviction: the lowest level first, then
+// reconnaissance-only, then the least recently seen, then by id.
+func lessValuable(a, b *member) bool {
 	if c := cmp.Compare(a.level, b.level); c != 0 {
 		return c < 0
 	}
@@ -409,23 +406,6 @@ func (h values) Less(i, j int) bool {
 		return c < 0
 	}
 	return a.s.ID < b.s.ID
-}
-func (h values) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].slot, h[j].slot = i, j
-}
-func (h *values) Push(x any) {
-	m := x.(*member)
-	m.slot = len(*h)
-	*h = append(*h, m)
-}
-func (h *values) Pop() any {
-	old := *h
-	m := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	m.slot = -1
-	return m
 }
 
 // State keys, relative to the task.
@@ -517,7 +497,7 @@ func (t *Task) Restore(state map[string][]byte) error {
 			}
 			m := &member{s: ms.Summary, key: ms.Summary.CampaignKey(), level: ms.Level, scale: ms.Scale, scaleSet: true, episode: ms.Episode}
 			t.members[m.s.ID] = m
-			heap.Push(&t.byValue, m)
+			t.byValue.Push(m)
 			t.index(m)
 		case strings.HasPrefix(k, stateRung):
 			r := &escalate.Rung{}

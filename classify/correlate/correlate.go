@@ -2,7 +2,6 @@ package correlate
 
 import (
 	"cmp"
-	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"github.com/casus-sec/casus/classify/assets"
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/classify/intel"
+	"github.com/casus-sec/casus/classify/internal/indexheap"
 	"github.com/casus-sec/casus/classify/severity"
 	"github.com/casus-sec/casus/classify/sketch"
 )
@@ -128,9 +128,9 @@ type Stats struct {
 // safe for concurrent use.
 type Tracker struct {
 	opt       Options
-	incidents map[string]*Incident // by organisation
-	byValue   byValue              // eviction order, least valuable first
-	byLast    byLast               // closing order, quiet longest first
+	incidents map[string]*Incident       // by organisation
+	byValue   *indexheap.Heap[*Incident] // eviction order, least valuable first
+	byLast    *indexheap.Heap[*Incident] // closing order, quiet longest first
 	stats     Stats
 }
 
@@ -157,7 +157,9 @@ func New(opt Options) *Tracker {
 	if opt.EvidenceCap <= 0 {
 		opt.EvidenceCap = 10
 	}
-	return &Tracker{opt: opt, incidents: map[string]*Incident{}}
+	return &Tracker{opt: opt, incidents: map[string]*Incident{},
+		byValue: indexheap.New(lessValuable, func(inc *Incident) *int { return &inc.slot }),
+		byLast:  indexheap.New(quietLonger, func(inc *Incident) *int { return &inc.lastSlot })}
 }
 
 // Stats returns the current counters.
@@ -212,13 +214,13 @@ func (t *Tracker) Observe(sig event.Signal) (inc, evicted *Incident) {
 			ReconAt:         map[string]time.Time{},
 		}
 		t.incidents[asset.Organisation] = inc
-		heap.Push(&t.byValue, inc)
-		heap.Push(&t.byLast, inc)
+		t.byValue.Push(inc)
+		t.byLast.Push(inc)
 	}
 	t.fold(inc, sig, asset)
 	inc.Level = t.opt.Policy.Assess(inc.Facts(t.opt.Policy.ReconHalfLife)).Level
-	heap.Fix(&t.byValue, inc.slot)
-	heap.Fix(&t.byLast, inc.lastSlot)
+	t.byValue.Fix(inc)
+	t.byLast.Fix(inc)
 	return inc, evicted
 }
 
@@ -227,8 +229,8 @@ func (t *Tracker) Observe(sig event.Signal) (inc, evicted *Incident) {
 // them in id order.
 func (t *Tracker) Close(watermark time.Time) []*Incident {
 	var closed []*Incident
-	for len(t.byLast) > 0 {
-		inc := t.byLast[0]
+	for t.byLast.Len() > 0 {
+		inc := t.byLast.Min()
 		if !inc.LastSeen.Add(t.opt.Policy.CloseAfter).Before(watermark) {
 			break
 		}
@@ -245,8 +247,8 @@ func (t *Tracker) Restore(inc *Incident) {
 	}
 	inc.normalise()
 	t.incidents[inc.Organisation] = inc
-	heap.Push(&t.byValue, inc)
-	heap.Push(&t.byLast, inc)
+	t.byValue.Push(inc)
+	t.byLast.Push(inc)
 }
 
 // normalise gives an incident read from state the non-nil sets the Tracker
@@ -405,7 +407,7 @@ func (t *Tracker) makeRoom() *Incident {
 	if len(t.incidents) < t.opt.MaxIncidents {
 		return nil
 	}
-	victim := t.byValue[0]
+	victim := t.byValue.Min()
 	t.remove(victim)
 	t.stats.Evictions++
 	return victim
@@ -424,30 +426,12 @@ func (inc *Incident) bytes() int {
 	return n
 }
 
-// byValue is a min-heap of incidents by lessValuable, so eviction does not
-// scan every incident.
-type byValue []*Incident
-
-func (h byValue) Len() int           { return len(h) }
-func (h byValue) Less(i, j int) bool { return lessValuable(h[i], h[j]) }
-func (h byValue) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].slot, h[j].slot = i, j
-}
-
-func (h *byValue) Push(x any) {
-	inc := x.(*Incident)
-	inc.slot = len(*h)
-	*h = append(*h, inc)
-}
-
-func (h *byValue) Pop() any {
-	old := *h
-	inc := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	inc.slot = -1
-	return inc
+// quietLonger orders closing: the least recently seen first, then by id.
+func quietLonger(a, b *Incident) bool {
+	if c := a.LastSeen.Compare(b.LastSeen); c != 0 {
+		return c < 0
+	}
+	return a.ID < b.ID
 }
 
 // lessValuable orders eviction: incidents scored at a lower level first,
@@ -573,35 +557,6 @@ func (inc *Incident) foldDenial(at time.Time) {
 // remove forgets an incident.
 func (t *Tracker) remove(inc *Incident) {
 	delete(t.incidents, inc.Organisation)
-	heap.Remove(&t.byValue, inc.slot)
-	heap.Remove(&t.byLast, inc.lastSlot)
-}
-
-// byLast is a min-heap of incidents by (LastSeen, ID): the next to fall
-// quiet first, so closing does not scan every incident.
-type byLast []*Incident
-
-func (h byLast) Len() int { return len(h) }
-func (h byLast) Less(i, j int) bool {
-	if c := h[i].LastSeen.Compare(h[j].LastSeen); c != 0 {
-		return c < 0
-	}
-	return h[i].ID < h[j].ID
-}
-func (h byLast) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].lastSlot, h[j].lastSlot = i, j
-}
-func (h *byLast) Push(x any) {
-	inc := x.(*Incident)
-	inc.lastSlot = len(*h)
-	*h = append(*h, inc)
-}
-func (h *byLast) Pop() any {
-	old := *h
-	inc := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	inc.lastSlot = -1
-	return inc
+	t.byValue.Remove(inc)
+	t.byLast.Remove(inc)
 }
