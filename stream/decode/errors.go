@@ -32,16 +32,26 @@ const (
 	ReasonTooDeep = decerr.TooDeep
 	// ReasonUnknownFormat: no decoder is registered under the format name.
 	ReasonUnknownFormat = decerr.UnknownFormat
+	// ReasonCompressed: the value is itself compressed (gzip, zstd, LZ4,
+	// snappy); Kafka's own compression is transparent and never causes it.
+	ReasonCompressed = decerr.Compressed
 )
 
 // Reasons returns every Reason, for pre-creating metric label values.
 func Reasons() []Reason {
 	return []Reason{
 		ReasonEmpty, ReasonTooLarge, ReasonInvalidUTF8, ReasonMalformed,
-		ReasonWrongType, ReasonMissingField, ReasonTooDeep, ReasonUnknownFormat,
+		ReasonWrongType, ReasonMissingField, ReasonTooDeep, ReasonUnknownFormat, ReasonCompressed,
 	}
 }
 
 // ReasonOf returns the Reason of the first *Error in err's chain,
 // ReasonMalformed for any other error, and "" for a nil error.
 func ReasonOf(err error) Reason { return decerr.ReasonOf(err) }
+
+// NewError returns a decode failure of reason for field (may be empty) in
+// format. It is for checks made on a decoded event, such as the pipeline's
+// refusal of an impossible event time, so that they read like the decoders'.
+func NewError(format string, reason Reason, field string, err error) *Error {
+	return decerr.New(format, reason, field, err)
+}

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"sync"
@@ -124,9 +125,10 @@ func (r *Registry) Decode(format string, data []byte, ev *event.Event) error {
 
 // DecodeAs decodes data with the decoder registered under format and
 // returns the format used: format itself, or the sniffed one for Auto ("" if
-// none matched). It rejects an empty value (ReasonEmpty) and one longer than
-// the limit (ReasonTooLarge) before looking at the format
-// (ReasonUnknownFormat); on those failures ev is reset, as a decoder would.
+// none matched). It rejects an empty value (ReasonEmpty), one longer than
+// the limit (ReasonTooLarge) and a compressed one (ReasonCompressed) before
+// looking at the format (ReasonUnknownFormat); on those failures ev is
+// reset, as a decoder would.
 // Their Error.Format is the format name only when it is known, so it stays
 // a bounded value.
 func (r *Registry) DecodeAs(format string, data []byte, ev *event.Event) (string, error) {
@@ -143,6 +145,10 @@ func (r *Registry) DecodeAs(format string, data []byte, ev *event.Event) (string
 		*ev = event.Event{}
 		return known, decerr.New(known, ReasonTooLarge, "",
 			fmt.Errorf("value of %d bytes exceeds the limit of %d", len(data), r.maxBytes))
+	case compression(data) != "":
+		*ev = event.Event{}
+		return known, decerr.New(known, ReasonCompressed, "",
+			fmt.Errorf("the value starts with %s magic bytes: casus reads uncompressed records; let the producer compress with Kafka's compression.type instead", compression(data)))
 	case format == Auto:
 		return r.sniff(data, ev)
 	case !ok:
@@ -151,4 +157,21 @@ func (r *Registry) DecodeAs(format string, data []byte, ev *event.Event) (string
 			fmt.Errorf("no decoder for format %q (have %v)", decerr.Truncate(format, 64), r.Names()))
 	}
 	return format, d.Decode(data, ev)
+}
+
+// compression names the codec whose frame header starts data, or "". A
+// value that starts with one was compressed by the application rather than
+// by Kafka, whose batch compression consumers never see.
+func compression(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x1f\x8b")):
+		return "gzip"
+	case bytes.HasPrefix(data, []byte("\x28\xb5\x2f\xfd")):
+		return "zstd"
+	case bytes.HasPrefix(data, []byte("\x04\x22\x4d\x18")):
+		return "LZ4 frame"
+	case bytes.HasPrefix(data, []byte("\xff\x06\x00\x00sNaPpY")):
+		return "snappy framing"
+	}
+	return ""
 }

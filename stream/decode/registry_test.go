@@ -55,6 +55,12 @@ func TestRegistryDecodeErrors(t *testing.T) {
 			reason: decode.ReasonTooLarge, msg: "exceeds the limit of 64"},
 		{name: "unknown format", format: "cef", data: `{}`, reason: decode.ReasonUnknownFormat,
 			msg: `decode: unknown_format: no decoder for format "cef" (have [auto ecs falco json ocsf suricata winevt zeek zeek.conn`},
+		{name: "gzip value", format: "auto", data: "\x1f\x8b\x08\x00garbage", reason: decode.ReasonCompressed,
+			msg: "decode auto: compressed: the value starts with gzip magic bytes"},
+		{name: "zstd value", format: "ecs", data: "\x28\xb5\x2f\xfd\x00", reason: decode.ReasonCompressed, msg: "decode ecs: compressed: the value starts with zstd"},
+		{name: "lz4 value", format: "zeek", data: "\x04\x22\x4d\x18\x64", reason: decode.ReasonCompressed, msg: "LZ4 frame"},
+		{name: "snappy value", format: "suricata", data: "\xff\x06\x00\x00sNaPpY\x00", reason: decode.ReasonCompressed, msg: "snappy framing"},
+		{name: "compressed beats unknown format", format: "cef", data: "\x1f\x8b", reason: decode.ReasonCompressed, msg: "decode: compressed"},
 		{name: "decoder error passes through", format: "json", data: `{"source":{"port":{}}}`,
 			reason: decode.ReasonWrongType, field: "source.port",
 			msg: "decode ecs: wrong_type: field source.port: want number, got object"},
@@ -171,7 +177,7 @@ func TestErrorText(t *testing.T) {
 }
 
 func TestReasonsAreDistinctAndComplete(t *testing.T) {
-	want := []string{"empty", "too_large", "invalid_utf8", "malformed", "wrong_type", "missing_field", "too_deep", "unknown_format"}
+	want := []string{"empty", "too_large", "invalid_utf8", "malformed", "wrong_type", "missing_field", "too_deep", "unknown_format", "compressed"}
 	var got []string
 	for _, r := range decode.Reasons() {
 		got = append(got, string(r))

@@ -131,8 +131,8 @@ func TestDecodeSemantics(t *testing.T) {
 		{name: "category_arrays", fields: map[string]string{
 			"event.category": "malware", "event.type": "info", "host.ip": "10.20.4.147", "network.transport": "tcp",
 		}},
-		{name: "duplicate_keys", fields: map[string]string{
-			"source.ip": "192.0.2.2", "source.port": "2", "event.action": "third",
+		{name: "colliding_keys", fields: map[string]string{
+			"source.ip": "192.0.2.2", "source.port": "2", "event.action": "second",
 			"event.outcome": "success", "@timestamp": "2025-03-14T12:00:00Z",
 		}, techniques: []string{"T1595", "T1046"}},
 		{name: "epoch_millis_numeric_coercion", fields: map[string]string{

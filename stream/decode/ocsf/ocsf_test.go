@@ -217,7 +217,7 @@ func TestDecodeSemantics(t *testing.T) {
 				"network.packets": "3", "event.severity": "3", "@timestamp": "2025-01-01T12:00:00Z", "event.code": "400106"},
 		},
 		{
-			name:      "duplicate_keys_and_arrays",
+			name:      "arrays_of_objects",
 			logsource: event.Logsource{Category: "network_connection"},
 			ecs: map[string]string{"@timestamp": "2025-01-01T12:01:00Z", "source.ip": "10.0.0.2", "source.port": "2",
 				"observer.product": "Suricata", "network.packets": ""},

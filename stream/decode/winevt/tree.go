@@ -13,8 +13,9 @@ import (
 )
 
 // Helpers over the parsed record. The tree keeps member order (ev.Fields
-// follows the record) and duplicate keys; lookups resolve duplicates to the
-// last member, as encoding/json would.
+// follows the record). The parser refuses a name given twice in one
+// object; names that collide across objects (EventData repeating a System
+// name) resolve to the last member, as encoding/json would.
 
 // isAttrKey reports whether member c carries XML attributes rather than
 // content: evtx_dump's "#attributes" and xmltodict's "@Name" style.

@@ -232,14 +232,14 @@ func TestDecodeSemantics(t *testing.T) {
 				"Hostname": "DC01.corp.example", "EventRecordID": "1029384"},
 		},
 		{
-			name:      "duplicate_and_colliding_keys",
+			name:      "colliding_keys",
 			logsource: event.Logsource{Product: "windows", Category: "process_creation", Service: "sysmon"},
 			ecs:       map[string]string{"process.executable": `C:\Windows\System32\second.exe`},
 			fields: map[string]string{"EventID": "1", "Channel": "Microsoft-Windows-Sysmon/Operational",
 				"Provider_Name": "Microsoft-Windows-Sysmon", "Image": `C:\Windows\System32\second.exe`,
 				"Flag": "true", "Ratio": "1500", "Empty": "", "Inner": "leaf"},
 			absent: []string{"Gone", "", "Nested", "x"},
-			order:  []string{"Image", "CommandLine", "Flag"},
+			order:  []string{"CommandLine", "Image", "Flag"},
 		},
 		{
 			name:      "event_content_at_top",

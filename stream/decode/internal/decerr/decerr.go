@@ -22,6 +22,7 @@ const (
 	MissingField  Reason = "missing_field"
 	TooDeep       Reason = "too_deep"
 	UnknownFormat Reason = "unknown_format"
+	Compressed    Reason = "compressed"
 )
 
 // MaxFieldLen bounds Error.Field: field names can come from the record

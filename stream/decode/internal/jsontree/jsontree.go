@@ -3,6 +3,7 @@ package jsontree
 import (
 	"bytes"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -78,6 +79,13 @@ type Tree struct {
 	stack   []int32
 	scratch []byte
 	format  string
+
+	// uniqueNames's scratch, reused across objects and records.
+	members     []int32
+	slots       []int32
+	nameScratch []byte
+	seed        maphash.Seed
+	seeded      bool
 }
 
 // Reset drops the tree's reference to the last record.
@@ -85,6 +93,9 @@ func (t *Tree) Reset() {
 	t.data = nil
 	if cap(t.scratch) > maxScratch {
 		t.scratch = nil // a huge escaped value's buffer is not kept
+	}
+	if cap(t.nameScratch) > maxScratch {
+		t.nameScratch = nil
 	}
 	t.nodes = t.nodes[:0]
 	t.stack = t.stack[:0]
@@ -194,6 +205,11 @@ func (p *parser) parse() error {
 		c := p.data[p.pos]
 		// Close the container, or step over the comma between members.
 		if (pk == Object && c == '}') || (pk == Array && c == ']') {
+			if pk == Object {
+				if err := p.uniqueNames(parent); err != nil {
+					return err
+				}
+			}
 			p.pos++
 			t.stack = t.stack[:len(t.stack)-1]
 			continue
@@ -278,6 +294,80 @@ func (p *parser) parse() error {
 	return nil
 }
 
+// uniqueNames refuses an object that names a member twice. Readers differ
+// on which of the two values counts (the first, the last, both), so a
+// record could say one thing to casus and another to the SIEM beside it.
+// Names are compared unescaped: "a" and "\u0061" are the same name.
+func (p *parser) uniqueNames(obj int32) error {
+	t := p.t
+	t.members = t.members[:0]
+	escaped := false
+	for i := t.nodes[obj].first; i >= 0; i = t.nodes[i].next {
+		t.members = append(t.members, i)
+		escaped = escaped || t.nodes[i].keyEsc
+	}
+	ms := t.members
+	if len(ms) < 2 {
+		return nil
+	}
+	if !escaped && len(ms) <= 16 {
+		// The common small object: pairwise, without hashing.
+		for a := 1; a < len(ms); a++ {
+			for b := 0; b < a; b++ {
+				if t.sameName(ms[a], ms[b]) {
+					return p.duplicate(ms[a])
+				}
+			}
+		}
+		return nil
+	}
+	// An open-addressing set of member indexes. The hash is seeded per
+	// tree, so crafted names cannot all collide and make this quadratic.
+	size := 16
+	for size < 2*len(ms) {
+		size <<= 1
+	}
+	if cap(t.slots) < size {
+		t.slots = make([]int32, size)
+	}
+	t.slots = t.slots[:size]
+	for i := range t.slots {
+		t.slots[i] = -1
+	}
+	if !t.seeded {
+		t.seed, t.seeded = maphash.MakeSeed(), true
+	}
+	mask := uint64(size - 1)
+	for _, m := range ms {
+		h := maphash.Bytes(t.seed, t.KeyBytes(m)) & mask
+		for t.slots[h] >= 0 {
+			if t.sameName(m, t.slots[h]) {
+				return p.duplicate(m)
+			}
+			h = (h + 1) & mask
+		}
+		t.slots[h] = m
+	}
+	return nil
+}
+
+// sameName reports whether members a and b have the same unescaped name.
+func (t *Tree) sameName(a, b int32) bool {
+	na, nb := &t.nodes[a], &t.nodes[b]
+	if !na.keyEsc && !nb.keyEsc {
+		return string(t.data[na.keyOff:na.keyEnd]) == string(t.data[nb.keyOff:nb.keyEnd])
+	}
+	ka := t.KeyBytes(a) // in t.scratch
+	t.nameScratch = append(t.nameScratch[:0], ka...)
+	return string(t.nameScratch) == string(t.KeyBytes(b))
+}
+
+// duplicate reports member m as naming a member already named.
+func (p *parser) duplicate(m int32) error {
+	return p.errorf(decerr.Malformed, "offset %d: duplicate member name %s: readers disagree on which value counts",
+		p.t.nodes[m].keyOff-1, strconv.Quote(decerr.Truncate(p.t.Key(m), 64)))
+}
+
 // notObject explains a record whose top-level value is not an object: a
 // complete scalar or an array is the wrong type, anything else malformed.
 func (p *parser) notObject() error {
@@ -330,6 +420,12 @@ func (p *parser) str() (off, end int, esc bool, err error) {
 				if i+4 >= len(d) || !isHex4(d[i+1:i+5]) {
 					p.pos = i - 1
 					return 0, 0, false, p.errorf(decerr.Malformed, "offset %d: invalid \\u escape", p.pos)
+				}
+				// A NUL ends a string for C readers further down the
+				// pipeline, so a value could read differently there.
+				if string(d[i+1:i+5]) == "0000" {
+					p.pos = i - 1
+					return 0, 0, false, p.errorf(decerr.Malformed, "offset %d: NUL character (\\u0000) in string", p.pos)
 				}
 				i += 4
 			default:

@@ -12,7 +12,7 @@ import (
 
 func TestFields(t *testing.T) {
 	var tr jsontree.Tree
-	in := `{"a":1,"b":{"c":"x","d":[1,2,{"e":"y"},{"e":"z"}]},"a":"again","t":["p","q"],"n":null}`
+	in := `{"a.q":1,"b":{"c":"x","d":[1,2,{"e":"y"},{"e":"z"}]},"a":{"q":"again"},"t":["p","q"],"n":null}`
 	if err := tr.Parse("test", []byte(in), jsontree.Limits{}); err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestFields(t *testing.T) {
 		}
 	}
 	got := n.Fields()
-	want := []event.Field{{Name: "a", Value: "again"}, {Name: "b.c", Value: "x"}, {Name: "b.d", Value: "1\n2"},
+	want := []event.Field{{Name: "a.q", Value: "again"}, {Name: "b.c", Value: "x"}, {Name: "b.d", Value: "1\n2"},
 		{Name: "b.d.e", Value: "y\nz"}, {Name: "tags", Value: "p,q"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Fields() = %v, want %v", got, want)
