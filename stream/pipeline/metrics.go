@@ -34,7 +34,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "casus_records_decoded_total", Help: "Records decoded, by topic and the format they were decoded as (configured, named by content-type, or sniffed).",
 		}, []string{"topic", "format"}),
 		timestampFallbacks: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "casus_timestamp_fallbacks_total", Help: "Events whose own time was missing, implausible or in the future, given the record's time instead, by topic and reason.",
+			Name: "casus_timestamp_fallbacks_total", Help: "Events whose own time was missing or in the future, given the record's time instead, by topic and reason.",
 		}, []string{"topic", "reason"}),
 		signals: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "casus_signals_total", Help: "Rule matches, by activity class and rule level.",

@@ -158,12 +158,23 @@ func (p *Pipeline) ProcessEvent(r Record, format string, ev *event.Event, res *R
 
 // process classifies and correlates p.ev, the decoded record r.
 func (p *Pipeline) process(r Record, format string, res *Result) {
+	if t := p.ev.Timestamp; !t.IsZero() && (t.Before(earliestEventTime) || !t.Before(latestEventTime)) {
+		// A year the sensor cannot mean (a dead clock's 1970, a hostile
+		// 9999) says the record's content cannot be trusted either, and any
+		// stand-in time would be a guess: a dead letter shows it.
+		reason := decode.ReasonWrongType
+		p.m.decodeFailures.WithLabelValues(r.Topic, string(reason)).Inc()
+		res.Dead = &DeadLetter{Reason: reason, Format: format, Err: decode.NewError(format, reason, "@timestamp",
+			fmt.Errorf("event time %s outside %d..%d: a dead sensor clock or a hostile value",
+				t.UTC().Format(time.RFC3339), earliestEventTime.Year(), latestEventTime.Year()-1))}
+		return
+	}
 	if reason := implausible(p.ev.Timestamp, r.Time); reason != "" {
-		// A missing, impossible or far-future event time would move the
-		// correlation windows for everyone (one record stamped 2200 would
-		// expire every window). The record's own timestamp is the next best
-		// time, else the latest plausible event time seen. Counted by
-		// reason, so a broken sensor clock shows.
+		// A missing or far-future event time would move the correlation
+		// windows for everyone (one record stamped a day ahead would expire
+		// every window). The record's own timestamp is the next best time,
+		// else the latest plausible event time seen. Counted by reason, so
+		// a broken sensor clock shows.
 		fallback := r.Time
 		if implausible(fallback, time.Time{}) != "" {
 			fallback = p.watermark
@@ -231,7 +242,8 @@ var (
 const MaxFutureSkew = time.Hour
 
 // implausible says why t cannot serve as an event time ("" when it can):
-// missing, outside the plausible years, or too far after ref (when known).
+// missing, outside the plausible years (refused before this is asked of an
+// event's own time), or too far after ref (when known).
 func implausible(t, ref time.Time) string {
 	switch {
 	case t.IsZero():

@@ -119,8 +119,10 @@ func TestImplausibleEventTimes(t *testing.T) {
 	}{
 		{"plausible", "2026-03-02T07:59:00Z", recTime, time.Date(2026, 3, 2, 7, 59, 0, 0, time.UTC), "", ""},
 		{"an old but plausible event is kept", "2025-01-01T00:00:00Z", recTime, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), "", ""},
-		{"dead sensor clock", "1970-01-01T00:00:05Z", recTime, recTime, "implausible", ""},
-		{"year 9999", "9999-12-31T23:59:59Z", recTime, recTime, "implausible", ""},
+		{"dead sensor clock", "1970-01-01T00:00:05Z", recTime, time.Time{}, "", decode.ReasonWrongType},
+		{"year 9999", "9999-12-31T23:59:59Z", recTime, time.Time{}, "", decode.ReasonWrongType},
+		{"year 2200", "2200-01-01T00:00:00Z", recTime, time.Time{}, "", decode.ReasonWrongType},
+		{"the last plausible year", "2199-12-31T23:59:59Z", time.Time{}, time.Date(2199, 12, 31, 23, 59, 59, 0, time.UTC), "", ""},
 		{"a day ahead of its record", "2026-03-03T08:00:00Z", recTime, recTime, "future", ""},
 		{"no time and no record time", "", time.Time{}, time.Time{}, "", decode.ReasonMissingField},
 	} {
@@ -131,6 +133,9 @@ func TestImplausibleEventTimes(t *testing.T) {
 			if tc.deadFor != "" {
 				if res.Dead == nil || res.Dead.Reason != tc.deadFor {
 					t.Fatalf("dead letter %+v, want %s", res.Dead, tc.deadFor)
+				}
+				if tc.ts != "" && !strings.Contains(res.Dead.Err.Error(), "field @timestamp: event time "+tc.ts) {
+					t.Errorf("dead letter error %q does not name the event time", res.Dead.Err)
 				}
 				return
 			}
@@ -151,7 +156,7 @@ func TestImplausibleEventTimes(t *testing.T) {
 	p := newPipeline(t, nil)
 	var res Result
 	p.Process(Record{Topic: "t", Value: []byte(shadow("2026-03-02T06:00:00Z")), Format: "ecs"}, &res)
-	p.Process(Record{Topic: "t", Value: []byte(shadow("2200-06-01T00:00:00Z")), Format: "ecs"}, &res)
+	p.Process(Record{Topic: "t", Value: []byte(shadow("")), Format: "ecs"}, &res)
 	if res.Dead != nil || len(res.Signals) != 1 || !res.Signals[0].Time.Equal(time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)) {
 		t.Errorf("offline far-future event: dead %v, signals %v", res.Dead, res.Signals)
 	}
