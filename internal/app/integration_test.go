@@ -363,39 +363,38 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
-func TestMalformedRecordsIntegration(t *testing.T) {
+// Every hostile class (hostile_test.go) sent through a real broker between
+// the scenario's records is one dead letter with its reason, the original
+// key, value and headers; the scenario around them escalates exactly as it
+// does without them.
+func TestHostileInputsIntegration(t *testing.T) {
 	e := newEnv(t)
 	// The topic accepts records larger than casus's 1 MiB limit so the
 	// limit, not the broker, is what turns the 2 MiB record away.
 	topic, know := e.scenarioTopic(3, map[string]string{"max.message.bytes": strconv.Itoa(4 << 20)})
-	bad := map[string][]byte{
-		"truncated":   []byte(`{"@timestamp":"2026-03-02T08:00:00Z","event":{"category":"process"`),
-		"wrong-types": []byte(`{"@timestamp":"2026-03-02T08:00:00Z","source":{"ip":"10.20.1.1","port":{"n":1}}}`),
-		"binary":      {0x00, 0xff, 0xfe, 0x01, 0x80, 0x81, 0x9c, 0x00},
-		"huge":        []byte(`{"message":"` + strings.Repeat("A", 2<<20) + `"}`),
-		"empty":       {},
-	}
-	good := scenarioMessages(scenario.Config{Benign: 500})
+	bad := hostileInputs()
+	good := scenarioMessages(scenario.Config{Benign: 2500})
 	var msgs []kafkago.Message
-	names := slices.Sorted(func(yield func(string) bool) {
-		for k := range bad {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	next := 0
 	for i, m := range good {
 		msgs = append(msgs, m)
-		if i%100 == 50 && len(names) > 0 {
-			n := names[0]
-			names = names[1:]
-			msgs = append(msgs, kafkago.Message{Key: []byte("bad-" + n), Value: bad[n], Headers: []kafkago.Header{{Key: "case", Value: []byte(n)}}})
+		if i%100 == 50 && next < len(bad) {
+			b := bad[next]
+			h := []kafkago.Header{{Key: "case", Value: []byte(strconv.Itoa(next))}}
+			if b.contentType != "" {
+				h = append(h, kafkago.Header{Key: "content-type", Value: []byte(b.contentType)})
+			}
+			msgs = append(msgs, kafkago.Message{Key: []byte("bad-" + strconv.Itoa(next)), Value: b.value, Headers: h})
+			next++
 		}
 	}
-	if len(names) != 0 {
-		t.Fatalf("scenario too short to interleave all bad records")
+	if next != len(bad) {
+		t.Fatalf("scenario too short to interleave all %d hostile records", len(bad))
 	}
 	cfg := e.config(topic)
+	// As the unit test reads them: the format from the content type or the
+	// record's shape, so that unknown formats show.
+	cfg.Inputs = []config.Input{{Topic: topic, Format: "auto"}}
 	svc, stop := e.start(cfg, know)
 	e.produce(topic, msgs)
 	e.settle(cfg, 3*time.Minute)
@@ -408,36 +407,49 @@ func TestMalformedRecordsIntegration(t *testing.T) {
 
 	dead := e.readAll(cfg.Deadletter)
 	if len(dead) != len(bad) {
-		t.Fatalf("%d dead letters, want %d", len(dead), len(bad))
+		t.Errorf("%d dead letters, want %d", len(dead), len(bad))
 	}
-	wantReason := map[string]string{"truncated": "malformed", "wrong-types": "wrong_type", "binary": "invalid_utf8", "huge": "too_large", "empty": "empty"}
+	seen := map[int]bool{}
 	for _, m := range dead {
 		h := headers(m)
-		name := h["case"]
-		if name == "" {
+		i, err := strconv.Atoi(h["case"])
+		if err != nil || i < 0 || i >= len(bad) {
 			t.Errorf("dead letter lost the original headers: %v", h)
 			continue
 		}
-		if string(m.Key) != "bad-"+name {
-			t.Errorf("%s: key %q, want the original key", name, m.Key)
+		b := bad[i]
+		seen[i] = true
+		if string(m.Key) != "bad-"+h["case"] {
+			t.Errorf("%s: key %q, want the original key", b.name, m.Key)
 		}
-		if h[HeaderReason] != wantReason[name] {
-			t.Errorf("%s: reason %q, want %q (error %q)", name, h[HeaderReason], wantReason[name], h[HeaderError])
+		if h[HeaderReason] != b.reason || !strings.Contains(h[HeaderError], b.msg) {
+			t.Errorf("%s: reason %q error %q, want %q containing %q", b.name, h[HeaderReason], h[HeaderError], b.reason, b.msg)
 		}
-		if h[HeaderError] == "" || h[HeaderSourceTopic] != topic || h[HeaderSourcePartition] == "" || h[HeaderSourceOffset] == "" {
-			t.Errorf("%s: incomplete provenance headers %v", name, h)
+		if h[HeaderSourceTopic] != topic || h[HeaderSourcePartition] == "" || h[HeaderSourceOffset] == "" {
+			t.Errorf("%s: incomplete provenance headers %v", b.name, h)
+		}
+		if b.contentType != "" && h["content-type"] != b.contentType {
+			t.Errorf("%s: content-type header %q not kept", b.name, h["content-type"])
 		}
 		switch {
-		case name == "huge":
-			if h[HeaderTruncated] != strconv.Itoa(len(bad[name])) || size(m) > kafka.MaxRecordBytes || len(m.Value) < kafka.MaxRecordBytes/2 ||
-				string(m.Value) != string(bad[name][:len(m.Value)]) {
-				t.Errorf("huge: truncated header %q, %d of %d bytes kept, record %d bytes", h[HeaderTruncated], len(m.Value), len(bad[name]), size(m))
+		case len(b.value) > kafka.MaxRecordBytes:
+			if h[HeaderTruncated] != strconv.Itoa(len(b.value)) || size(m) > kafka.MaxRecordBytes || len(m.Value) < kafka.MaxRecordBytes/2 ||
+				string(m.Value) != string(b.value[:len(m.Value)]) {
+				t.Errorf("%s: truncated header %q, %d of %d bytes kept, record %d bytes", b.name, h[HeaderTruncated], len(m.Value), len(b.value), size(m))
 			}
-		case string(m.Value) != string(bad[name]):
-			t.Errorf("%s: dead letter value differs from the original", name)
+		case string(m.Value) != string(b.value):
+			t.Errorf("%s: dead letter value differs from the original", b.name)
+		}
+	}
+	for i, b := range bad {
+		if !seen[i] {
+			t.Errorf("%s: no dead letter", b.name)
 		}
 	}
 	got, _ := escalationsByID(t, e.readAll(cfg.Escalations))
+	if want := offlineEscalations(t, know, good, topic); !mapsEqual(got, want) {
+		t.Errorf("escalations with hostile records interleaved differ from the scenario's alone:\n got %v\nwant %v", sortedValues(got), sortedValues(want))
+	}
 	checkFinal(t, got)
 }
 
