@@ -180,31 +180,11 @@ else
 fi
 
 section "fuzz smoke (-fuzztime=$FUZZTIME per target)"
-# Go fuzzes one target of one package per run, so each FuzzXxx(f *testing.F) gets its own.
-targets=()
-for f in "${files[@]}"; do
-	[[ $f == *_test.go ]] || continue
-	while IFS= read -r name; do
-		name=${name#func }
-		name=${name%%(*}
-		targets+=("$(dirname -- "$f")"$'\t'"$name")
-	done < <(grep -E -o '^func Fuzz([A-Z0-9_][A-Za-z0-9_]*)?\([A-Za-z_][A-Za-z0-9_]* \*testing\.F\)' -- "$f" || true)
-done
-if ((${#targets[@]} == 0)); then
-	skip_step "no fuzz targets"
-else
-	mapfile -t targets < <(printf '%s\n' "${targets[@]}" | sort -u)
-	for t in "${targets[@]}"; do
-		dir=${t%%$'\t'*}
-		name=${t#*$'\t'}
-		printf -- '--- %s ./%s\n' "$name" "$dir"
-		# -timeout bounds a count budget too: a target that hangs fails rather than running on.
-		(cd -- "$dir" && go test -run='^$' -fuzz="^$name\$" -fuzztime="$FUZZTIME" -timeout=5m .) ||
-			fail "fuzz target $name in ./$dir (a failing input found, if any, is saved under ./$dir/testdata/fuzz/$name)"
-	done
-	printf '%d fuzz targets\n' "${#targets[@]}"
-	done_step
-fi
+# scripts/fuzz.sh runs every FuzzXxx target in turn and prints a table; CASUS_FUZZTIME=10m
+# scripts/fuzz.sh is the long run docs/reliability.md reports.
+CASUS_FUZZTIME=$FUZZTIME bash "$ROOT/scripts/fuzz.sh" ||
+	fail "fuzz (a failing input found, if any, is saved under the package's testdata/fuzz/<FuzzName>)"
+done_step
 
 stop_broker
 if ((skipped > 0)); then
