@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/casus-sec/casus/classify/campaign"
@@ -44,6 +42,8 @@ type Service struct {
 
 	dialer    *kafkago.Dialer
 	transport *kafkago.Transport
+
+	httpLimits httpLimits // zero: defaultHTTPLimits
 }
 
 // role is one role's consumer and handler.
@@ -383,37 +383,4 @@ func (s *Service) topicSpecs() []kafka.TopicSpec {
 		{Name: s.cfg.Deadletter, Partitions: n, ReplicationFactor: rf},
 		{Name: s.cfg.State, Partitions: n, ReplicationFactor: rf, Configs: kafka.StateTopicConfigs()},
 	}
-}
-
-func (s *Service) serveHTTP() (*http.Server, error) {
-	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on CASUS_METRICS_ADDR %s: %w", s.cfg.MetricsAddr, err)
-	}
-	s.metrics = ln
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !s.Ready() {
-			http.Error(w, "not ready: not joined to the consumer group or no partition assigned", http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ready\n"))
-	})
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server", "err", err)
-		}
-	}()
-	return srv, nil
 }
