@@ -95,6 +95,10 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 	// The client id names casus in the brokers' logs and quotas.
 	dialer := &kafkago.Dialer{ClientID: cfg.ClientID, Timeout: 10 * time.Second, DualStack: true}
 	transport := &kafkago.Transport{ClientID: cfg.ClientID, DialTimeout: 10 * time.Second}
+	// Every connection casus opens copies the security of these two.
+	if err := applySecurity(cfg.Kafka, dialer, transport); err != nil {
+		return nil, err
+	}
 	producer := kafka.NewProducer(kafka.ProducerConfig{Brokers: cfg.Brokers, Transport: transport, Logger: log, Metrics: km})
 	store, err := kafka.NewStateStore(kafka.StateConfig{Brokers: cfg.Brokers, Dialer: dialer, Topic: cfg.State, Logger: log, Metrics: km})
 	if err != nil {
@@ -238,6 +242,9 @@ func (s *Service) Reloader() *Reloader { return s.reloader }
 // With rules loaded from the configuration, SIGHUP and changed rule files
 // reload them meanwhile.
 func (s *Service) Run(ctx context.Context) error {
+	if err := s.preflight(ctx); err != nil {
+		return err
+	}
 	if s.cfg.CreateTopics {
 		tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		err := kafka.EnsureTopics(tctx, s.cfg.Brokers, s.transport, s.topicSpecs())

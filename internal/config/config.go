@@ -22,19 +22,27 @@ type Config struct {
 	Runtime
 	Files
 	Escalation
+	Signing
 }
 
-// Kafka is how casus reaches the brokers. TLS and SASL are declared so that
-// setting them fails loudly until they are implemented.
+// Kafka is how casus reaches the brokers, and how it secures the
+// connections: TLS with server verification, an optional client
+// certificate, and SASL. Validate refuses half-set security (a CA file
+// without TLS, a user name without a mechanism) rather than connect in the
+// clear; the password files are read by Credentials, at start-up.
 type Kafka struct {
 	Brokers          []string      `envconfig:"KAFKA_BROKERS" default:"127.0.0.1:9092" desc:"Kafka bootstrap brokers, comma-separated host:port"`
 	ClientID         string        `envconfig:"KAFKA_CLIENT_ID" default:"casus" desc:"client id sent to the brokers"`
-	TLSEnabled       bool          `envconfig:"KAFKA_TLS_ENABLED" default:"false" desc:"connect to the brokers over TLS (not supported yet)"`
-	TLSCAFile        string        `envconfig:"KAFKA_TLS_CA_FILE" desc:"PEM file of the CAs that sign the broker certificates (not supported yet)"`
-	SASLMechanism    SASLMechanism `envconfig:"KAFKA_SASL_MECHANISM" desc:"SASL mechanism, empty for none (not supported yet)"`
-	SASLUsername     string        `envconfig:"KAFKA_SASL_USERNAME" desc:"SASL user name (not supported yet)"`
-	SASLPassword     string        `envconfig:"KAFKA_SASL_PASSWORD" secret:"true" desc:"SASL password (not supported yet)"`
-	SASLPasswordFile string        `envconfig:"KAFKA_SASL_PASSWORD_FILE" desc:"file holding the SASL password (not supported yet)"`
+	TLSEnabled       bool          `envconfig:"KAFKA_TLS_ENABLED" default:"false" desc:"connect to the brokers over TLS 1.2 or later, verifying their certificates; needed by the other KAFKA_TLS_* variables and by SASL PLAIN"`
+	TLSCAFile        string        `envconfig:"KAFKA_TLS_CA_FILE" desc:"PEM file of the CAs that sign the broker certificates; empty trusts the system's CAs"`
+	TLSCertFile      string        `envconfig:"KAFKA_TLS_CERT_FILE" desc:"PEM client certificate presented to the brokers, with KAFKA_TLS_KEY_FILE; empty presents none"`
+	TLSKeyFile       string        `envconfig:"KAFKA_TLS_KEY_FILE" desc:"PEM private key of KAFKA_TLS_CERT_FILE"`
+	TLSServerName    string        `envconfig:"KAFKA_TLS_SERVER_NAME" desc:"host name the broker certificates must carry, when it differs from the hosts in KAFKA_BROKERS; empty checks each broker against its own host"`
+	SASLMechanism    SASLMechanism `envconfig:"KAFKA_SASL_MECHANISM" desc:"SASL mechanism: PLAIN (only with KAFKA_TLS_ENABLED), SCRAM-SHA-256 or SCRAM-SHA-512; empty for no SASL"`
+	SASLUsername     string        `envconfig:"KAFKA_SASL_USERNAME" desc:"SASL user name; or set KAFKA_SASL_USERNAME_FILE"`
+	SASLUsernameFile string        `envconfig:"KAFKA_SASL_USERNAME_FILE" desc:"file holding the SASL user name (one trailing newline is ignored), instead of KAFKA_SASL_USERNAME"`
+	SASLPassword     Secret        `envconfig:"KAFKA_SASL_PASSWORD" secret:"true" desc:"SASL password, never printed; prefer KAFKA_SASL_PASSWORD_FILE"`
+	SASLPasswordFile string        `envconfig:"KAFKA_SASL_PASSWORD_FILE" desc:"file holding the SASL password (one trailing newline is ignored), instead of KAFKA_SASL_PASSWORD; read at start-up"`
 }
 
 // Topics names the topics casus writes and how it creates them.
@@ -91,6 +99,12 @@ type Escalation struct {
 	IdleAfter            time.Duration `envconfig:"IDLE_AFTER" default:"5s" desc:"wall time after which a partition with nothing to read counts as idle and stops holding back the event-time watermark (100ms..10m)"`
 	MaxIncidents         int           `envconfig:"MAX_INCIDENTS" default:"10000" desc:"incidents the correlate role keeps per partition (100..10000000); the least valuable is evicted first"`
 	MaxCampaignIncidents int           `envconfig:"MAX_CAMPAIGN_INCIDENTS" default:"50000" desc:"incidents the campaign role keeps per partition (100..10000000)"`
+}
+
+// Signing is the key escalations are signed with.
+type Signing struct {
+	SigningKeyFile string `envconfig:"SIGNING_KEY_FILE" desc:"PEM (PKCS #8) Ed25519 private key that signs every record on the escalations topic; empty publishes them unsigned"`
+	SigningKeyID   string `envconfig:"SIGNING_KEY_ID" desc:"key id sent with each signature so that verifiers pick the right public key; empty derives it from the public key"`
 }
 
 // Input is one consumed topic and the format of its records.
@@ -166,7 +180,7 @@ func (LogFormat) allowed() []string { return []string{string(LogJSON), string(Lo
 // SASLMechanism is the Kafka SASL mechanism; empty means no SASL.
 type SASLMechanism string
 
-// The SASL mechanisms casus will accept once SASL is implemented.
+// The SASL mechanisms casus speaks.
 const (
 	SASLNone        SASLMechanism = ""
 	SASLPlain       SASLMechanism = "PLAIN"

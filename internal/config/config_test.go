@@ -96,11 +96,18 @@ var goodValues = []struct {
 	{"CASUS_KAFKA_BROKERS", "kafka-0.kafka:9092,[::1]:9093", func(c Config) any { return c.Brokers }, []string{"kafka-0.kafka:9092", "[::1]:9093"}},
 	{"CASUS_KAFKA_CLIENT_ID", "casus-eu", func(c Config) any { return c.ClientID }, "casus-eu"},
 	{"CASUS_KAFKA_TLS_ENABLED", "false", func(c Config) any { return c.TLSEnabled }, false},
+	{"CASUS_KAFKA_TLS_ENABLED", "true", func(c Config) any { return c.TLSEnabled }, true},
 	{"CASUS_KAFKA_TLS_CA_FILE", "", func(c Config) any { return c.TLSCAFile }, ""},
+	{"CASUS_KAFKA_TLS_CERT_FILE", "", func(c Config) any { return c.TLSCertFile }, ""},
+	{"CASUS_KAFKA_TLS_KEY_FILE", "", func(c Config) any { return c.TLSKeyFile }, ""},
+	{"CASUS_KAFKA_TLS_SERVER_NAME", "", func(c Config) any { return c.TLSServerName }, ""},
 	{"CASUS_KAFKA_SASL_MECHANISM", "", func(c Config) any { return c.SASLMechanism }, SASLNone},
 	{"CASUS_KAFKA_SASL_USERNAME", "", func(c Config) any { return c.SASLUsername }, ""},
-	{"CASUS_KAFKA_SASL_PASSWORD", "", func(c Config) any { return c.SASLPassword }, ""},
+	{"CASUS_KAFKA_SASL_USERNAME_FILE", "", func(c Config) any { return c.SASLUsernameFile }, ""},
+	{"CASUS_KAFKA_SASL_PASSWORD", "", func(c Config) any { return c.SASLPassword }, Secret("")},
 	{"CASUS_KAFKA_SASL_PASSWORD_FILE", "", func(c Config) any { return c.SASLPasswordFile }, ""},
+	{"CASUS_SIGNING_KEY_FILE", "/etc/casus/signing.pem", func(c Config) any { return c.SigningKeyFile }, "/etc/casus/signing.pem"},
+	{"CASUS_SIGNING_KEY_ID", "", func(c Config) any { return c.SigningKeyID }, ""},
 	{"CASUS_INPUTS", "edr:ocsf,telemetry:ecs", func(c Config) any { return c.Inputs }, []Input{{"edr", "ocsf"}, {"telemetry", "ecs"}}},
 	{"CASUS_INPUTS", "mixed, zeek:zeek.conn,lake:auto", func(c Config) any { return c.Inputs },
 		[]Input{{"mixed", "auto"}, {"zeek", "zeek.conn"}, {"lake", "auto"}}},
@@ -135,8 +142,9 @@ var goodValues = []struct {
 
 var badValues = []struct {
 	v, value string
-	shown    string // the value as the message shows it, when not value itself
-	allowed  string // a substring of the message's "allowed" part
+	shown    string            // the value as the message shows it, when not value itself
+	allowed  string            // a substring of the message's "allowed" part
+	with     map[string]string // other variables the case needs, which must raise no problem themselves
 }{
 	{v: "CASUS_KAFKA_BROKERS", value: "", allowed: "host:port"},
 	{v: "CASUS_KAFKA_BROKERS", value: "a:1,nocolon", allowed: "host:port"},
@@ -144,14 +152,34 @@ var badValues = []struct {
 	{v: "CASUS_KAFKA_BROKERS", value: ":9092", allowed: "host:port"},
 	{v: "CASUS_KAFKA_BROKERS", value: "a:1,,b:2", allowed: "comma-separated list"},
 	{v: "CASUS_KAFKA_CLIENT_ID", value: "", allowed: "non-empty"},
-	{v: "CASUS_KAFKA_TLS_ENABLED", value: "true", allowed: "false"},
 	{v: "CASUS_KAFKA_TLS_ENABLED", value: "yes", allowed: "true, false, 1 or 0"},
-	{v: "CASUS_KAFKA_TLS_CA_FILE", value: "/etc/ca.pem", allowed: "empty"},
-	{v: "CASUS_KAFKA_SASL_MECHANISM", value: "PLAIN", allowed: "empty"},
+	{v: "CASUS_KAFKA_TLS_CA_FILE", value: "/etc/ca.pem", allowed: "empty unless CASUS_KAFKA_TLS_ENABLED=true"},
+	{v: "CASUS_KAFKA_TLS_CERT_FILE", value: "/etc/casus/client.pem", allowed: "together with CASUS_KAFKA_TLS_KEY_FILE", with: map[string]string{"CASUS_KAFKA_TLS_ENABLED": "true"}},
+	{v: "CASUS_KAFKA_TLS_KEY_FILE", value: "/etc/casus/client-key.pem", allowed: "together with CASUS_KAFKA_TLS_CERT_FILE", with: map[string]string{"CASUS_KAFKA_TLS_ENABLED": "true"}},
+	{v: "CASUS_KAFKA_TLS_SERVER_NAME", value: "kafka.internal", allowed: "empty unless CASUS_KAFKA_TLS_ENABLED=true"},
+	{v: "CASUS_KAFKA_TLS_SERVER_NAME", value: "kafka.internal:9093", allowed: "without a port", with: map[string]string{"CASUS_KAFKA_TLS_ENABLED": "true"}},
+	{v: "CASUS_KAFKA_TLS_SERVER_NAME", value: "https://kafka.internal", allowed: "without a port", with: map[string]string{"CASUS_KAFKA_TLS_ENABLED": "true"}},
+	{v: "CASUS_KAFKA_TLS_SERVER_NAME", value: "kafka internal", allowed: "a host name", with: map[string]string{"CASUS_KAFKA_TLS_ENABLED": "true"}},
 	{v: "CASUS_KAFKA_SASL_MECHANISM", value: "plain", allowed: `one of "", PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
-	{v: "CASUS_KAFKA_SASL_USERNAME", value: "casus", allowed: "empty"},
-	{v: "CASUS_KAFKA_SASL_PASSWORD", value: "hunter2", shown: "****", allowed: "empty"},
-	{v: "CASUS_KAFKA_SASL_PASSWORD_FILE", value: "/run/secrets/pw", allowed: "empty"},
+	{v: "CASUS_KAFKA_SASL_MECHANISM", value: "GSSAPI", allowed: `one of "", PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`},
+	{v: "CASUS_KAFKA_SASL_MECHANISM", value: "PLAIN", allowed: "PLAIN with CASUS_KAFKA_TLS_ENABLED=true",
+		with: map[string]string{"CASUS_KAFKA_SASL_USERNAME": "casus", "CASUS_KAFKA_SASL_PASSWORD_FILE": "/run/secrets/pw"}},
+	{v: "CASUS_KAFKA_SASL_USERNAME", value: "casus", allowed: "empty unless CASUS_KAFKA_SASL_MECHANISM is set"},
+	{v: "CASUS_KAFKA_SASL_USERNAME", value: "", allowed: "a user name here or a file in CASUS_KAFKA_SASL_USERNAME_FILE", with: map[string]string{"CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "CASUS_KAFKA_SASL_PASSWORD_FILE": "/pw"}},
+	{v: "CASUS_KAFKA_SASL_USERNAME", value: "casus\n", allowed: "without control characters", with: map[string]string{"CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "CASUS_KAFKA_SASL_PASSWORD_FILE": "/pw"}},
+	{v: "CASUS_KAFKA_SASL_USERNAME_FILE", value: "/run/secrets/user", allowed: "empty unless CASUS_KAFKA_SASL_MECHANISM is set"},
+	{v: "CASUS_KAFKA_SASL_USERNAME_FILE", value: "/run/secrets/user", allowed: "empty when CASUS_KAFKA_SASL_USERNAME is set",
+		with: map[string]string{"CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "CASUS_KAFKA_SASL_USERNAME": "casus", "CASUS_KAFKA_SASL_PASSWORD_FILE": "/pw"}},
+	{v: "CASUS_KAFKA_SASL_PASSWORD", value: "hunter2", shown: "****", allowed: "empty unless CASUS_KAFKA_SASL_MECHANISM is set"},
+	{v: "CASUS_KAFKA_SASL_PASSWORD_FILE", value: "/run/secrets/pw", allowed: "empty unless CASUS_KAFKA_SASL_MECHANISM is set"},
+	{v: "CASUS_KAFKA_SASL_PASSWORD", value: "", allowed: "a password here or, better, a file in CASUS_KAFKA_SASL_PASSWORD_FILE",
+		with: map[string]string{"CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "CASUS_KAFKA_SASL_USERNAME": "casus"}},
+	{v: "CASUS_KAFKA_SASL_PASSWORD_FILE", value: "/run/secrets/pw", allowed: "empty when CASUS_KAFKA_SASL_PASSWORD is set",
+		with: map[string]string{"CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-256", "CASUS_KAFKA_SASL_USERNAME": "casus", "CASUS_KAFKA_SASL_PASSWORD": "pw"}},
+	{v: "CASUS_SIGNING_KEY_ID", value: "k1", allowed: "empty unless CASUS_SIGNING_KEY_FILE is set"},
+	{v: "CASUS_SIGNING_KEY_ID", value: "key 1", allowed: "printable ASCII characters without spaces", with: map[string]string{"CASUS_SIGNING_KEY_FILE": "/etc/casus/signing.pem"}},
+	{v: "CASUS_SIGNING_KEY_ID", value: "clé", allowed: "printable ASCII characters without spaces", with: map[string]string{"CASUS_SIGNING_KEY_FILE": "/etc/casus/signing.pem"}},
+	{v: "CASUS_SIGNING_KEY_ID", value: strings.Repeat("k", 65), allowed: "1 to 64 printable ASCII", with: map[string]string{"CASUS_SIGNING_KEY_FILE": "/etc/casus/signing.pem"}},
 	{v: "CASUS_INPUTS", value: ":ecs", allowed: "topic:format"},
 	{v: "CASUS_INPUTS", value: "telemetry:", allowed: "topic:format"},
 	{v: "CASUS_INPUTS", value: "telemetry:csv", allowed: "format one of: auto, ecs, ocsf, winevt, zeek.conn"},
@@ -231,7 +259,11 @@ func TestBadValues(t *testing.T) {
 			name = name[:60]
 		}
 		t.Run(name, func(t *testing.T) {
-			_, err := Load(mapLookup(map[string]string{tc.v: tc.value}), testFormats)
+			env := map[string]string{tc.v: tc.value}
+			for k, v := range tc.with {
+				env[k] = v
+			}
+			_, err := Load(mapLookup(env), testFormats)
 			if err == nil {
 				t.Fatal("Load accepted the value")
 			}
@@ -270,7 +302,7 @@ func TestEveryVariableIsTested(t *testing.T) {
 		bad[tc.v] = true
 	}
 	// Optional paths accept anything; there is no bad value to test.
-	noBad := map[string]bool{"CASUS_ASSETS_FILE": true, "CASUS_INTEL_FILE": true, "CASUS_POLICY_FILE": true}
+	noBad := map[string]bool{"CASUS_ASSETS_FILE": true, "CASUS_INTEL_FILE": true, "CASUS_POLICY_FILE": true, "CASUS_SIGNING_KEY_FILE": true}
 	for _, v := range Vars() {
 		if !good[v.Name] {
 			t.Errorf("%s has no good-value case", v.Name)
@@ -298,16 +330,6 @@ func TestRemovedRulesDir(t *testing.T) {
 		if v.Name == RemovedRulesDir {
 			t.Errorf("%s is still listed as a variable", RemovedRulesDir)
 		}
-	}
-}
-
-func TestTLSMessage(t *testing.T) {
-	c := Defaults()
-	c.TLSEnabled = true
-	err := c.Validate(testFormats)
-	const want = "CASUS_KAFKA_TLS_ENABLED=true: TLS is not supported by this version"
-	if err == nil || !strings.HasPrefix(err.Error(), want) {
-		t.Fatalf("Validate = %v, want a message starting %q", err, want)
 	}
 }
 
@@ -360,16 +382,20 @@ func assertProblems(t *testing.T, err error, prefixes ...string) {
 
 func TestSecretNeverInErrors(t *testing.T) {
 	const pw = "s3cr3t-Pa55"
-	_, err := Load(mapLookup(map[string]string{
-		"CASUS_KAFKA_SASL_PASSWORD":  pw,
-		"CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-	}), testFormats)
-	if err == nil {
-		t.Fatal("SASL settings accepted")
+	for _, env := range []map[string]string{
+		{"CASUS_KAFKA_SASL_PASSWORD": pw},
+		{"CASUS_KAFKA_SASL_PASSWORD": pw, "CASUS_KAFKA_SASL_MECHANISM": "PLAIN"},
+		{"CASUS_KAFKA_SASL_PASSWORD": pw, "CASUS_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "CASUS_KAFKA_SASL_PASSWORD_FILE": "/pw"},
+	} {
+		_, err := Load(mapLookup(env), testFormats)
+		if err == nil {
+			t.Fatalf("%v accepted", env)
+		}
+		if strings.Contains(err.Error(), pw) {
+			t.Fatalf("error shows the password: %v", err)
+		}
 	}
-	if strings.Contains(err.Error(), pw) {
-		t.Fatalf("error shows the password: %v", err)
-	}
+	_, err := Load(mapLookup(map[string]string{"CASUS_KAFKA_SASL_PASSWORD": pw}), testFormats)
 	if !strings.Contains(err.Error(), "CASUS_KAFKA_SASL_PASSWORD=****: ") {
 		t.Fatalf("error does not name the password variable: %v", err)
 	}
@@ -386,5 +412,74 @@ func TestErrorUnwrap(t *testing.T) {
 	}
 	if !errors.Is(err, strconv.ErrSyntax) {
 		t.Fatalf("%v does not wrap strconv.ErrSyntax", err)
+	}
+}
+
+// TestKafkaSecurity covers the settings that only make sense together:
+// whole configurations that load, and ones refused with every problem named.
+func TestKafkaSecurity(t *testing.T) {
+	const (
+		tls      = "CASUS_KAFKA_TLS_ENABLED"
+		ca       = "CASUS_KAFKA_TLS_CA_FILE"
+		cert     = "CASUS_KAFKA_TLS_CERT_FILE"
+		key      = "CASUS_KAFKA_TLS_KEY_FILE"
+		sni      = "CASUS_KAFKA_TLS_SERVER_NAME"
+		mech     = "CASUS_KAFKA_SASL_MECHANISM"
+		user     = "CASUS_KAFKA_SASL_USERNAME"
+		userFile = "CASUS_KAFKA_SASL_USERNAME_FILE"
+		pw       = "CASUS_KAFKA_SASL_PASSWORD"
+		pwFile   = "CASUS_KAFKA_SASL_PASSWORD_FILE"
+	)
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		problems []string // prefixes of the problems, in order; none: it loads
+	}{
+		{"TLS alone, system roots", map[string]string{tls: "true"}, nil},
+		{"TLS with everything", map[string]string{tls: "true", ca: "/ca.pem", cert: "/c.pem", key: "/k.pem", sni: "kafka.internal"}, nil},
+		{"TLS server name as an IP", map[string]string{tls: "true", sni: "10.0.0.7"}, nil},
+		{"TLS server name as an IPv6 address", map[string]string{tls: "true", sni: "::1"}, nil},
+		{"SCRAM-SHA-256 without TLS", map[string]string{mech: "SCRAM-SHA-256", user: "casus", pw: "pw"}, nil},
+		{"SCRAM-SHA-512 from files", map[string]string{mech: "SCRAM-SHA-512", userFile: "/u", pwFile: "/p"}, nil},
+		{"PLAIN over TLS", map[string]string{tls: "true", mech: "PLAIN", user: "casus", pwFile: "/p"}, nil},
+		{"PLAIN in the clear", map[string]string{mech: "PLAIN", user: "casus", pwFile: "/p"},
+			[]string{mech + "=PLAIN: PLAIN sends the password as it is, readable on the network without TLS"}},
+		{"CA, client certificate and name without TLS", map[string]string{ca: "/ca.pem", cert: "/c.pem", key: "/k.pem", sni: "kafka"},
+			[]string{ca + "=/ca.pem: set while " + tls + " is false", cert + "=/c.pem: set while", key + "=/k.pem: set while", sni + "=kafka: set while"}},
+		{"TLS explicitly off with a CA", map[string]string{tls: "false", ca: "/ca.pem"}, []string{ca + "=/ca.pem: set while " + tls + " is false: casus would connect without TLS"}},
+		{"mechanism without credentials", map[string]string{mech: "SCRAM-SHA-256"},
+			[]string{user + `="": ` + mech + " SCRAM-SHA-256 needs a user name", pw + `="": ` + mech + " SCRAM-SHA-256 needs a password"}},
+		{"both sources of each credential", map[string]string{mech: "SCRAM-SHA-512", user: "a", userFile: "/u", pw: "p", pwFile: "/p"},
+			[]string{userFile + "=/u: " + user + " is set too: set only one", pwFile + "=/p: " + pw + " is set too: set only one"}},
+		{"credentials without a mechanism", map[string]string{user: "casus", pwFile: "/p"},
+			[]string{user + "=casus: set while " + mech + " is empty: casus would connect without SASL", pwFile + "=/p: set while"}},
+		{"unknown mechanism reports only itself", map[string]string{mech: "OAUTHBEARER", user: "casus"}, []string{mech + "=OAUTHBEARER: unknown value"}},
+		{"every PLAIN problem at once", map[string]string{mech: "PLAIN"},
+			[]string{mech + "=PLAIN: PLAIN sends", user + `="": `, pw + `="": `}},
+		{"key id with its key", map[string]string{"CASUS_SIGNING_KEY_FILE": "/k.pem", "CASUS_SIGNING_KEY_ID": "casus-2026-01"}, nil},
+		{"key id of 64 characters", map[string]string{"CASUS_SIGNING_KEY_FILE": "/k.pem", "CASUS_SIGNING_KEY_ID": strings.Repeat("~", 64)}, nil},
+		{"key file without an id", map[string]string{"CASUS_SIGNING_KEY_FILE": "/k.pem"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(mapLookup(tc.env), testFormats)
+			if len(tc.problems) == 0 {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Load accepted the configuration")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tc.problems) {
+				t.Fatalf("%d problems, want %d:\n%v", len(lines), len(tc.problems), err)
+			}
+			for i, p := range tc.problems {
+				if !strings.HasPrefix(lines[i], p) {
+					t.Errorf("problem %d = %q, want prefix %q", i, lines[i], p)
+				}
+			}
+		})
 	}
 }

@@ -76,6 +76,7 @@ func (c Config) validate(knownFormats []string) []error {
 	c.Group.validate(&p)
 	c.Runtime.validate(&p)
 	c.Files.validate(&p)
+	c.Signing.validate(&p)
 	p.intRange(Prefix+"_ESCALATION_MIN_LEVEL", c.MinLevel, 0, maxEscalationLevel)
 	if c.AllowedLateness < 0 || c.AllowedLateness > 24*time.Hour {
 		p.add(Prefix+"_ALLOWED_LATENESS", c.AllowedLateness.String(), "a duration from 0 to 24h", "out of range")
@@ -101,31 +102,114 @@ func (k Kafka) validate(p *problems) {
 	}
 	p.nonEmpty(Prefix+"_KAFKA_CLIENT_ID", k.ClientID)
 
-	// TLS and SASL are declared but not implemented: refuse rather than
-	// connect in the clear when the operator asked for security.
-	const noTLS, noSASL = "TLS is not supported by this version", "SASL is not supported by this version"
-	if k.TLSEnabled {
-		p.add(Prefix+"_KAFKA_TLS_ENABLED", "true", "false", noTLS)
+	k.validateTLS(p)
+	k.validateSASL(p)
+}
+
+// validateTLS refuses TLS settings that would not take effect: a CA,
+// certificate or server name without CASUS_KAFKA_TLS_ENABLED=true means
+// the operator expected TLS, and casus must not connect in the clear.
+func (k Kafka) validateTLS(p *problems) {
+	const enabled = Prefix + "_KAFKA_TLS_ENABLED"
+	needTLS := "empty unless " + enabled + "=true"
+	for _, v := range []struct{ name, value string }{
+		{Prefix + "_KAFKA_TLS_CA_FILE", k.TLSCAFile},
+		{Prefix + "_KAFKA_TLS_CERT_FILE", k.TLSCertFile},
+		{Prefix + "_KAFKA_TLS_KEY_FILE", k.TLSKeyFile},
+		{Prefix + "_KAFKA_TLS_SERVER_NAME", k.TLSServerName},
+	} {
+		if v.value != "" && !k.TLSEnabled {
+			p.add(v.name, v.value, needTLS, "set while %s is false: casus would connect without TLS", enabled)
+		}
 	}
-	if k.TLSCAFile != "" {
-		p.add(Prefix+"_KAFKA_TLS_CA_FILE", k.TLSCAFile, "empty", noTLS)
+	const cert, key = Prefix + "_KAFKA_TLS_CERT_FILE", Prefix + "_KAFKA_TLS_KEY_FILE"
+	if k.TLSCertFile != "" && k.TLSKeyFile == "" {
+		p.add(cert, k.TLSCertFile, "a certificate file together with "+key, "a client certificate needs its private key in %s", key)
 	}
+	if k.TLSKeyFile != "" && k.TLSCertFile == "" {
+		p.add(key, k.TLSKeyFile, "a key file together with "+cert, "a private key needs its client certificate in %s", cert)
+	}
+	if n := k.TLSServerName; n != "" {
+		if err := serverName(n); err != nil {
+			p.add(Prefix+"_KAFKA_TLS_SERVER_NAME", n, "a host name or IP address, without a port", "%w", err)
+		}
+	}
+}
+
+// serverName checks a TLS server name the way the operator would write
+// it: a host, not a host:port or URL.
+func serverName(n string) error {
+	for _, r := range n {
+		if r <= ' ' || r == 0x7f || r == '/' {
+			return fmt.Errorf("contains %q", r)
+		}
+	}
+	if strings.Contains(n, ":") && net.ParseIP(n) == nil {
+		return errors.New("contains a port or scheme")
+	}
+	return nil
+}
+
+// validateSASL checks that a mechanism comes with exactly one user name and
+// one password source, that credentials do not come without a mechanism,
+// and that PLAIN, which sends the password as it is, runs over TLS only.
+func (k Kafka) validateSASL(p *problems) {
+	const (
+		mech     = Prefix + "_KAFKA_SASL_MECHANISM"
+		user     = Prefix + "_KAFKA_SASL_USERNAME"
+		userFile = Prefix + "_KAFKA_SASL_USERNAME_FILE"
+		pw       = Prefix + "_KAFKA_SASL_PASSWORD"
+		pwFile   = Prefix + "_KAFKA_SASL_PASSWORD_FILE"
+	)
 	switch k.SASLMechanism {
 	case SASLNone:
-	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
-		p.add(Prefix+"_KAFKA_SASL_MECHANISM", string(k.SASLMechanism), "empty", noSASL)
+		needMech := "empty unless " + mech + " is set"
+		for _, v := range []struct{ name, value string }{
+			{user, k.SASLUsername}, {userFile, k.SASLUsernameFile}, {pw, k.SASLPassword.String()}, {pwFile, k.SASLPasswordFile},
+		} {
+			if v.value != "" {
+				p.add(v.name, v.value, needMech, "set while %s is empty: casus would connect without SASL", mech)
+			}
+		}
+		return
+	case SASLPlain:
+		if !k.TLSEnabled {
+			p.add(mech, string(k.SASLMechanism), "SCRAM-SHA-256 or SCRAM-SHA-512, or PLAIN with "+Prefix+"_KAFKA_TLS_ENABLED=true",
+				"PLAIN sends the password as it is, readable on the network without TLS")
+		}
+	case SASLScramSHA256, SASLScramSHA512:
 	default:
-		enumCheck(p, Prefix+"_KAFKA_SASL_MECHANISM", k.SASLMechanism)
+		enumCheck(p, mech, k.SASLMechanism)
+		return
+	}
+	switch {
+	case k.SASLUsername == "" && k.SASLUsernameFile == "":
+		p.add(user, "", "a user name here or a file in "+userFile, "%s %s needs a user name", mech, k.SASLMechanism)
+	case k.SASLUsername != "" && k.SASLUsernameFile != "":
+		p.add(userFile, k.SASLUsernameFile, "empty when "+user+" is set", "%s is set too: set only one", user)
 	}
 	if k.SASLUsername != "" {
-		p.add(Prefix+"_KAFKA_SASL_USERNAME", k.SASLUsername, "empty", noSASL)
+		if err := userName(k.SASLUsername); err != nil {
+			p.add(user, k.SASLUsername, "a user name without control characters", "%w", err)
+		}
 	}
-	if k.SASLPassword != "" {
-		p.add(Prefix+"_KAFKA_SASL_PASSWORD", mask(k.SASLPassword), "empty", noSASL)
+	switch {
+	case k.SASLPassword == "" && k.SASLPasswordFile == "":
+		p.add(pw, "", "a password here or, better, a file in "+pwFile, "%s %s needs a password", mech, k.SASLMechanism)
+	case k.SASLPassword != "" && k.SASLPasswordFile != "":
+		p.add(pwFile, k.SASLPasswordFile, "empty when "+pw+" is set", "%s is set too: set only one", pw)
 	}
-	if k.SASLPasswordFile != "" {
-		p.add(Prefix+"_KAFKA_SASL_PASSWORD_FILE", k.SASLPasswordFile, "empty", noSASL)
+}
+
+// userName refuses control characters, which no broker accepts in a user
+// name and which are most likely a stray newline or a pasting mistake.
+func userName(u string) error {
+	for _, r := range u {
+		if r < ' ' || r == 0x7f {
+			return fmt.Errorf("contains %q", r)
+		}
 	}
+	return nil
 }
 
 func (c Config) validateInputs(p *problems, knownFormats []string) {
@@ -231,6 +315,32 @@ func (f Files) validate(p *problems) {
 	}
 	if d := f.RulesPollInterval; d != 0 && (d < minRulesPoll || d > maxRulesPoll) {
 		p.add(Prefix+"_RULES_POLL_INTERVAL", d.String(), fmt.Sprintf("0 (no polling), or a duration from %s to %s", minRulesPoll, maxRulesPoll), "out of range")
+	}
+}
+
+// maxKeyIDBytes bounds CASUS_SIGNING_KEY_ID, which travels with every
+// signed record.
+const maxKeyIDBytes = 64
+
+// validate checks the key id; the key file is read, and checked, where the
+// service loads it.
+func (s Signing) validate(p *problems) {
+	const id, file = Prefix + "_SIGNING_KEY_ID", Prefix + "_SIGNING_KEY_FILE"
+	if s.SigningKeyID == "" {
+		return
+	}
+	allowed := fmt.Sprintf("1 to %d printable ASCII characters without spaces", maxKeyIDBytes)
+	if len(s.SigningKeyID) > maxKeyIDBytes {
+		p.add(id, s.SigningKeyID, allowed, "%d characters long", len(s.SigningKeyID))
+	}
+	for _, r := range s.SigningKeyID {
+		if r <= ' ' || r > '~' {
+			p.add(id, s.SigningKeyID, allowed, "contains %q", r)
+			break
+		}
+	}
+	if s.SigningKeyFile == "" {
+		p.add(id, s.SigningKeyID, "empty unless "+file+" is set", "a key id without a key: set %s, or leave both empty to publish unsigned", file)
 	}
 }
 

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -32,13 +35,20 @@ func EnsureTopics(ctx context.Context, brokers []string, transport *kafkago.Tran
 		}
 		req.Topics = append(req.Topics, tc)
 	}
-	resp, err := client.CreateTopics(ctx, req)
-	if err != nil {
-		return fmt.Errorf("create topics: %w", err)
-	}
-	for name, err := range resp.Errors {
-		if err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
-			return fmt.Errorf("create topic %s: %w", name, err)
+	// A fresh client may reach a broker that does not know the controller
+	// yet, or one that is restarting; those answers pass, so ask again.
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err := createTopics(ctx, client, req)
+		if err == nil {
+			break
+		}
+		if !retriable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
 		}
 	}
 	names := make([]string, len(specs))
@@ -56,6 +66,34 @@ func EnsureTopics(ctx context.Context, brokers []string, transport *kafkago.Tran
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+func createTopics(ctx context.Context, client *kafkago.Client, req *kafkago.CreateTopicsRequest) error {
+	resp, err := client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	var errs []error
+	for name, err := range resp.Errors {
+		if err != nil && !errors.Is(err, kafkago.TopicAlreadyExists) {
+			errs = append(errs, fmt.Errorf("create topic %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// retriable reports whether a CreateTopics failure may pass by itself: the
+// broker or controller is not available yet, or the connection dropped.
+// A refusal (replication factor above the broker count, a policy) is not.
+func retriable(err error) bool {
+	for _, e := range []error{kafkago.BrokerNotAvailable, kafkago.NotController, kafkago.RequestTimedOut,
+		kafkago.LeaderNotAvailable, kafkago.NotCoordinatorForGroup, io.EOF, io.ErrUnexpectedEOF, syscall.ECONNREFUSED, syscall.ECONNRESET} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func allLed(md *kafkago.MetadataResponse, want int) bool {
