@@ -7,6 +7,8 @@
 //	casus decode [--format F] [FILE|-]   canonical events, for people writing rules
 //	casus demo [--follow]          embedded broker, bundled scenario, real pipeline
 //	casus config                   every variable, its value, default and meaning
+//	casus keygen -out PREFIX       an Ed25519 key pair for signing escalations
+//	casus verify -key [ID=]PUB.pem [FILE|-]   check the signatures of dumped escalation records
 //	casus version
 //
 // Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
@@ -44,6 +46,8 @@ commands:
   demo       embedded broker + bundled scenario through the real service
   rules      lint rule files or run rule tests (casus rules lint|test PATH...)
   config     print every CASUS_* variable with its value, default and meaning
+  keygen     write an Ed25519 key pair for signing escalations (casus keygen -out PREFIX)
+  verify     check the signatures of escalation records dumped as NDJSON (casus verify -key PUB.pem [FILE|-])
   version    print the version
 `
 
@@ -67,6 +71,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdConfig(stdout, stderr)
 	case "rules":
 		return cmdRules(args[1:], stdout, stderr)
+	case "keygen":
+		return cmdKeygen(args[1:], stdout, stderr)
+	case "verify":
+		return cmdVerify(args[1:], os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "casus", app.VersionString())
 		return exitOK

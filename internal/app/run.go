@@ -153,6 +153,9 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 			h = svc.corr
 		case config.RoleCampaign:
 			svc.camp = &campaignHandler{stageIO: io, options: campaignOptions(cfg, know), escalations: cfg.Escalations, prefix: statePrefix(cfg.Group.ID, r)}
+			if svc.camp.signer, err = newSigner(cfg, reg); err != nil {
+				return nil, err
+			}
 			c, err = consumer(r, []string{cfg.Incidents}, 0)
 			h = svc.camp
 		default:
@@ -300,7 +303,8 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.log.Info("casus running", "version", version(), "group", s.cfg.Group.ID, "roles", s.cfg.Roles, "inputs", s.cfg.Inputs,
 		"brokers", s.cfg.Brokers, "rules", rules, "rules_dirs", s.cfg.RulesDirs,
-		"policy", s.know.Policy.Name+"@"+s.know.Policy.Version, "metrics", s.metrics.Addr().String())
+		"policy", s.know.Policy.Name+"@"+s.know.Policy.Version, "metrics", s.metrics.Addr().String(),
+		"signing_key", s.signingKey())
 	// The roles run side by side; the first to fail stops the others.
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()

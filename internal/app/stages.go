@@ -21,6 +21,7 @@ import (
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/kafka"
 	"github.com/casus-sec/casus/stream/pipeline"
+	"github.com/casus-sec/casus/stream/sign"
 )
 
 // Headers of the records that pass between the roles.
@@ -386,6 +387,7 @@ type campaignHandler struct {
 	tasks       map[int]*campaign.Task
 	seen        map[int]campaign.Stats
 	totals      totals
+	signer      *sign.Signer // nil: escalations are published unsigned
 }
 
 var (
@@ -457,6 +459,11 @@ func (h *campaignHandler) Handle(ctx context.Context, batch []kafka.Message) err
 				}
 				msg = closedMessage(h.escalations, *c, v)
 				counts = append(counts, told{closed: c.Data.Reason})
+			}
+			if h.signer != nil {
+				for _, sh := range h.signer.Headers(msg.Value) {
+					msg.Headers = append(msg.Headers, kafka.Header(sh))
+				}
 			}
 			if size(msg) > kafka.MaxRecordBytes {
 				return fmt.Errorf("escalation %s of %d bytes exceeds the %d-byte record limit", o.Key(), size(msg), kafka.MaxRecordBytes)
