@@ -13,6 +13,12 @@
 // (ConsumerConfig.IdleAfter) tell event-time stages that a partition is
 // quiet.
 //
+// NewSecurity builds the TLS configuration and SASL mechanism (PLAIN,
+// SCRAM-SHA-256, SCRAM-SHA-512) that Security.Apply sets on the one Dialer
+// and Transport every connection copies, and Preflight connects once at
+// start-up so that a wrong password or certificate is one clear ConnectError
+// rather than clients retrying in a loop.
+//
 // Metrics (prefix casus_): consumer_lag{topic,partition}, state_rebuild_records_total, state_rebuild_failures_total,
 // offsets_committed_total{topic}, commit_failures_total,
 // kafka_writes_total{topic}, kafka_write_errors_total,
