@@ -206,9 +206,15 @@ func Partitions(ctx context.Context, brokers []string, dialer *kafkago.Dialer, t
 	t := adminTransport(dialerTransport(dialer))
 	defer t.CloseIdleConnections()
 	cl := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second, Transport: t}
-	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	var md *kafkago.MetadataResponse
+	err := retryTransient(ctx, func() (err error) {
+		if md, err = cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}}); err != nil {
+			return fmt.Errorf("metadata of topic %s: %w", topic, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("metadata of topic %s: %w", topic, err)
+		return 0, err
 	}
 	for _, tm := range md.Topics {
 		if tm.Name != topic {

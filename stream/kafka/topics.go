@@ -36,20 +36,9 @@ func EnsureTopics(ctx context.Context, brokers []string, transport *kafkago.Tran
 		req.Topics = append(req.Topics, tc)
 	}
 	// A fresh client may reach a broker that does not know the controller
-	// yet, or one that is restarting; those answers pass, so ask again.
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
-		err := createTopics(ctx, client, req)
-		if err == nil {
-			break
-		}
-		if !retriable(err) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		case <-time.After(wait):
-		}
+	// yet, or one that is down or restarting; those answers pass.
+	if err := retryTransient(ctx, func() error { return createTopics(ctx, client, req) }); err != nil {
+		return err
 	}
 	names := make([]string, len(specs))
 	for i, s := range specs {
@@ -82,12 +71,33 @@ func createTopics(ctx context.Context, client *kafkago.Client, req *kafkago.Crea
 	return errors.Join(errs...)
 }
 
-// retriable reports whether a CreateTopics failure may pass by itself: the
-// broker or controller is not available yet, or the connection dropped.
-// A refusal (replication factor above the broker count, a policy) is not.
+// retryTransient calls f until it succeeds, fails for good, or ctx ends,
+// backing off from 100 ms to 2 s. An administrative call at start-up must
+// ride through one broker of the cluster being down or restarting.
+func retryTransient(ctx context.Context, f func() error) error {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		err := f()
+		if err == nil || !retriable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retriable reports whether a failed administrative call may pass by
+// itself: the broker or controller is not available yet, or the connection
+// dropped or timed out. A refusal (replication factor above the broker
+// count, a policy, an unknown topic) is not.
 func retriable(err error) bool {
 	for _, e := range []error{kafkago.BrokerNotAvailable, kafkago.NotController, kafkago.RequestTimedOut,
-		kafkago.LeaderNotAvailable, kafkago.NotCoordinatorForGroup, io.EOF, io.ErrUnexpectedEOF, syscall.ECONNREFUSED, syscall.ECONNRESET} {
+		kafkago.LeaderNotAvailable, kafkago.NotCoordinatorForGroup, io.EOF, io.ErrUnexpectedEOF, syscall.ECONNREFUSED, syscall.ECONNRESET,
+		// The client's own per-request timeout; retryTransient stops when
+		// the caller's context ends.
+		context.DeadlineExceeded} {
 		if errors.Is(err, e) {
 			return true
 		}
