@@ -450,7 +450,16 @@ new_cert() {
 
 # make_tls writes the CAs, certificates and password of the sasl_ssl mode into $TLS_DIR.
 make_tls() {
-	command -v openssl >/dev/null || die "openssl not found on PATH; CASUS_KAFKA_SECURITY=sasl_ssl needs it for the test certificates"
+	if ! command -v openssl >/dev/null; then
+		# Debian's openssl package, when this script may install packages (CI runs as root).
+		if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+			log "installing Debian's openssl package for the test certificates"
+			{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl; } >"$STATE/apt.log" 2>&1 ||
+				die "apt-get install openssl failed; see $STATE/apt.log"
+		else
+			die "openssl not found on PATH; CASUS_KAFKA_SECURITY=sasl_ssl needs it for the test certificates (apt-get install openssl)"
+		fi
+	fi
 	mkdir -p -- "$TLS_DIR"
 	chmod 700 -- "$TLS_DIR"
 	# ECDSA P-256: quick to make, and both the JVM and Go accept it.

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole casus test suite: formatting, go vet, staticcheck, unit and integration tests against
-# a real Apache Kafka broker started with scripts/kafka.sh, then a short run of every fuzz target.
+# real Apache Kafka brokers started with scripts/kafka.sh (one plaintext, one SASL_SSL), the spray
+# of spoofed sources, a short reliability soak on a 3-broker cluster (scripts/soak.sh short), then
+# a short run of every fuzz target (scripts/fuzz.sh).
 # Stops at the first failing step with a non-zero exit.
 #
 # usage: scripts/test.sh
@@ -10,7 +12,8 @@
 #                     Go 1.26's coordinator can fail a duration run at its deadline with a bare
 #                     "context deadline exceeded" and no failing input, golang/go#75804)
 #   CASUS_CACHE_DIR   cache root for the broker jars and staticcheck (default $HOME/.cache/casus)
-#   CASUS_KAFKA_DIR   broker state dir (default: a fresh dir per run under ${TMPDIR:-/tmp})
+#   CASUS_KAFKA_DIR   broker state dir (default: a fresh dir per run under ${TMPDIR:-/tmp}); the
+#                     SASL_SSL broker uses the same path with "-sasl" appended
 #   CASUS_SKIP_KAFKA  1 runs without a broker, so integration tests skip; ignored when CI=true
 #   CASUS_SPRAY_SOURCES  spoofed source addresses of the memory-bound test (default 2000000)
 set -euo pipefail
@@ -18,7 +21,7 @@ set -euo pipefail
 # staticcheck 2026.2.2; its go.mod needs Go 1.26.0, and it is built with the Go running this script.
 readonly STATICCHECK_VERSION=v0.8.2
 readonly FUZZTIME=${CASUS_FUZZTIME:-10000x}
-readonly STEPS=7
+readonly STEPS=8
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
@@ -126,13 +129,20 @@ else
 	done_step
 fi
 
-section "Apache Kafka broker (scripts/kafka.sh start)"
+section "Apache Kafka brokers: plaintext and SASL_SSL (scripts/kafka.sh start)"
 broker_started=false
+sasl_started=false
 stop_broker() {
 	if $broker_started; then
 		broker_started=false
 		printf '\n==> stopping the Kafka broker\n'
 		bash "$ROOT/scripts/kafka.sh" stop || echo "warning: scripts/kafka.sh stop failed; the broker may still run from $CASUS_KAFKA_DIR" >&2
+	fi
+	if $sasl_started; then
+		sasl_started=false
+		printf '\n==> stopping the SASL_SSL Kafka broker\n'
+		CASUS_KAFKA_DIR=$SASL_KAFKA_DIR bash "$ROOT/scripts/kafka.sh" stop ||
+			echo "warning: scripts/kafka.sh stop failed; the broker may still run from $SASL_KAFKA_DIR" >&2
 	fi
 }
 on_exit() {
@@ -144,13 +154,23 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# env_line prints the value of the KEY=VALUE line for $1 in the text $2.
+env_line() {
+	local line
+	while IFS= read -r line; do
+		[[ $line == "$1="?* ]] && printf '%s\n' "${line#"$1="}" && return 0
+	done <<<"$2"
+	return 1
+}
+
 if [[ ${CASUS_SKIP_KAFKA:-} == 1 && ${CI:-} != true ]]; then
-	skip_step "CASUS_SKIP_KAFKA=1: no broker, so tests that need CASUS_TEST_BROKERS skip"
-	unset CASUS_TEST_BROKERS
+	skip_step "CASUS_SKIP_KAFKA=1: no broker, so tests that need CASUS_TEST_BROKERS or CASUS_TEST_SASL_BROKERS skip"
+	unset CASUS_TEST_BROKERS CASUS_TEST_SASL_BROKERS CASUS_TEST_PLAINTEXT_BROKERS CASUS_TEST_TLS_DIR
 else
 	[[ ${CASUS_SKIP_KAFKA:-} == 1 ]] && echo "CI=true: ignoring CASUS_SKIP_KAFKA, the broker always runs in CI"
-	# A state dir of its own, so a developer's broker from scripts/kafka.sh start is left alone.
+	# State dirs of their own, so a developer's broker from scripts/kafka.sh start is left alone.
 	export CASUS_KAFKA_DIR=${CASUS_KAFKA_DIR:-${TMPDIR:-/tmp}/casus-kafka-test.$$}
+	SASL_KAFKA_DIR=$CASUS_KAFKA_DIR-sasl
 	# On failure kafka.sh has printed the log tail and keeps the state dir for a look.
 	out=$(bash "$ROOT/scripts/kafka.sh" start) || fail "scripts/kafka.sh start"
 	broker_started=true
@@ -158,6 +178,16 @@ else
 	[[ $line == CASUS_TEST_BROKERS=?* ]] || fail "scripts/kafka.sh start printed no CASUS_TEST_BROKERS line (got: $line)"
 	export CASUS_TEST_BROKERS=${line#CASUS_TEST_BROKERS=}
 	echo "CASUS_TEST_BROKERS=$CASUS_TEST_BROKERS"
+	# A second broker with a SASL_SSL listener (certificates and a SCRAM user made by kafka.sh)
+	# for the TLS and SASL tests.
+	out=$(CASUS_KAFKA_DIR=$SASL_KAFKA_DIR CASUS_KAFKA_SECURITY=sasl_ssl bash "$ROOT/scripts/kafka.sh" start) ||
+		fail "CASUS_KAFKA_SECURITY=sasl_ssl scripts/kafka.sh start"
+	sasl_started=true
+	for key in CASUS_TEST_SASL_BROKERS CASUS_TEST_PLAINTEXT_BROKERS CASUS_TEST_TLS_DIR; do
+		value=$(env_line "$key" "$out") || fail "CASUS_KAFKA_SECURITY=sasl_ssl scripts/kafka.sh start printed no $key line"
+		export "$key=$value"
+		echo "$key=$value"
+	done
 	done_step
 fi
 
@@ -169,6 +199,9 @@ else
 	done_step
 fi
 
+# The brokers are not needed after the tests; the soak step starts a cluster of its own.
+stop_broker
+
 section "spray of ${CASUS_SPRAY_SOURCES:-2000000} spoofed sources against the correlation caps (without -race)"
 if ! $have_packages; then
 	skip_step "$no_packages_reason"
@@ -179,6 +212,16 @@ else
 	done_step
 fi
 
+section "reliability soak, short (scripts/soak.sh short: 3 brokers, faults, checker)"
+if ! $have_packages; then
+	skip_step "$no_packages_reason"
+elif [[ ${CASUS_SKIP_KAFKA:-} == 1 && ${CI:-} != true ]]; then
+	skip_step "CASUS_SKIP_KAFKA=1: the soak needs a Kafka cluster"
+else
+	bash "$ROOT/scripts/soak.sh" short || fail "soak (short)"
+	done_step
+fi
+
 section "fuzz smoke (-fuzztime=$FUZZTIME per target)"
 # scripts/fuzz.sh runs every FuzzXxx target in turn and prints a table; CASUS_FUZZTIME=10m
 # scripts/fuzz.sh is the long run docs/reliability.md reports.
@@ -186,7 +229,6 @@ CASUS_FUZZTIME=$FUZZTIME bash "$ROOT/scripts/fuzz.sh" ||
 	fail "fuzz (a failing input found, if any, is saved under the package's testdata/fuzz/<FuzzName>)"
 done_step
 
-stop_broker
 if ((skipped > 0)); then
 	printf '\nPASS: %d of %d steps ran, %d skipped\n' "$((STEPS - skipped))" "$STEPS" "$skipped"
 else
