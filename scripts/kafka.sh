@@ -31,8 +31,8 @@
 # each with its own ports and dir <state dir>/node<i> (server.properties, kafka.log, which
 # start-node appends to, kafka.pid, data/), and a heap of 512 MB alone or 384 MB in a cluster.
 # Topics default to min(3,N) replicas and min(2,N) in-sync replicas, and so do the offsets and
-# transaction state topics. A killed node is fenced, and can register again, 4s after its last
-# heartbeat (broker.session.timeout.ms).
+# transaction state topics. A killed node of a cluster is fenced, and can register again, 6s
+# after its last heartbeat (broker.session.timeout.ms; a single node keeps Kafka's 9s).
 #
 # sasl_ssl: <state dir>/tls holds ca.pem and ca-key.pem (the CA), broker.pem (key and chain of
 # the brokers' certificate for IP:127.0.0.1 and DNS:localhost), client.pem and client-key.pem (a
@@ -369,7 +369,8 @@ addresses() {
 # render writes node $1's server.properties and ports file; $2 is the SASL password.
 render() {
 	local i=$1 password=$2 dir=$STATE/node$1 text voters='' j listeners advertised map
-	local replicas=$((NODES < 3 ? NODES : 3)) min_isr=$((NODES < 2 ? NODES : 2))
+	local replicas=$((NODES < 3 ? NODES : 3)) min_isr=$((NODES < 2 ? NODES : 2)) heartbeat=2000 session=9000
+	((NODES > 1)) && heartbeat=1000 session=6000
 	for ((j = 1; j <= NODES; j++)); do
 		voters+=${voters:+,}$j@127.0.0.1:${CONTROLLER_PORT[j]}
 	done
@@ -391,6 +392,8 @@ render() {
 	text=${text//@DATA_DIR@/$dir/data}
 	text=${text//@REPLICAS@/$replicas}
 	text=${text//@MIN_ISR@/$min_isr}
+	text=${text//@HEARTBEAT_MS@/$heartbeat}
+	text=${text//@SESSION_MS@/$session}
 	text=${text//@TLS_DIR@/$TLS_DIR}
 	text=${text//@PASSWORD@/$password}
 	mkdir -p -- "$dir"

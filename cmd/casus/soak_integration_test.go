@@ -542,7 +542,7 @@ type soakCluster struct {
 
 func (c *soakCluster) client() *kafkago.Client {
 	return &kafkago.Client{Addr: kafkago.TCP(c.brokers...), Timeout: 20 * time.Second,
-		Transport: &kafkago.Transport{MetadataTTL: 100 * time.Millisecond, DialTimeout: 5 * time.Second}}
+		Transport: &kafkago.Transport{MetadataTTL: time.Second, DialTimeout: 5 * time.Second}}
 }
 
 func (c *soakCluster) script(ctx context.Context, args ...string) error {

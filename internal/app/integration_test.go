@@ -83,7 +83,7 @@ func (e *env) produce(topic string, msgs []kafkago.Message) {
 		RequiredAcks: kafkago.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 1000, BatchBytes: 8 << 20,
 		// Its own transport: the shared default caches metadata for 6 s and
 		// would not yet know the topic just created.
-		Transport: &kafkago.Transport{MetadataTTL: 100 * time.Millisecond}}
+		Transport: &kafkago.Transport{MetadataTTL: time.Second}}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

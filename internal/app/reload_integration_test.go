@@ -56,7 +56,7 @@ func TestRuleReloadIntegration(t *testing.T) {
 	// Phase C: produce steadily while the rule file appears and is polled.
 	w := &kafkago.Writer{Addr: kafkago.TCP(e.brokers...), Topic: topic, Balancer: &kafkago.Murmur2Balancer{},
 		RequiredAcks: kafkago.RequireAll, BatchTimeout: 2 * time.Millisecond,
-		Transport: &kafkago.Transport{MetadataTTL: 100 * time.Millisecond}}
+		Transport: &kafkago.Transport{MetadataTTL: time.Second}}
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

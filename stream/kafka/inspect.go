@@ -9,11 +9,14 @@ import (
 )
 
 // adminTransport returns a transport for one administrative call. kafka-go's
-// Transport answers Metadata requests from a cache that lives 6 s by
-// default, so a shared one reports topics created through another client as
-// unknown for that long; a fresh transport with a short TTL sees them at once.
+// Transport routes requests by a metadata cache that lives 6 s by default,
+// so a shared one reports topics created through another client as unknown
+// for that long; a fresh transport fetches the metadata on first use. Its
+// TTL is also the time kafka-go allows each metadata fetch, so it must not
+// be short: at 100 ms, a broker slowed by load or far away made every
+// administrative call fail with "context deadline exceeded".
 func adminTransport(base *kafkago.Transport) *kafkago.Transport {
-	t := &kafkago.Transport{DialTimeout: 10 * time.Second, MetadataTTL: 100 * time.Millisecond}
+	t := &kafkago.Transport{DialTimeout: 10 * time.Second, MetadataTTL: 2 * time.Second}
 	if base != nil {
 		t.ClientID, t.TLS, t.SASL, t.Dial = base.ClientID, base.TLS, base.SASL, base.Dial
 		if base.DialTimeout > 0 {
