@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -155,7 +153,7 @@ func runSecured(t *testing.T, bin string, b saslBroker, mechanism string, env []
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	sec := b.security(t, mechanism)
-	transport := &kafkago.Transport{MetadataTTL: 100 * time.Millisecond}
+	transport := &kafkago.Transport{MetadataTTL: time.Second}
 	sec.Apply(nil, transport)
 	defer transport.CloseIdleConnections()
 	brokers := []string{b.sasl}
@@ -181,69 +179,25 @@ func runSecured(t *testing.T, bin string, b saslBroker, mechanism string, env []
 		time.Sleep(200 * time.Millisecond)
 	}
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "run")
-	cmd.Env = append(append(os.Environ(), env...),
-		"CASUS_INPUTS="+input+":ecs", "CASUS_GROUP_ID="+prefix+"-group", "CASUS_ROLES=classify",
-		"CASUS_TOPIC_SIGNALS="+prefix+"-signals", "CASUS_TOPIC_ESCALATIONS="+prefix+"-escalations", "CASUS_TOPIC_INCIDENTS="+prefix+"-incidents",
-		"CASUS_TOPIC_DEADLETTER="+deadletter, "CASUS_TOPIC_STATE="+prefix+"-state", "CASUS_CREATE_TOPICS=false",
-		"CASUS_METRICS_ADDR="+addr, "CASUS_GRACE_PERIOD=10s", "CASUS_BATCH_TIMEOUT=50ms", "CASUS_LOG_LEVEL=debug", "CASUS_LOG_FORMAT=text")
-	var logs syncBuffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	waitFor(t, exited, &logs, "ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	p := startCasus(t, bin, slices.Concat(env, []string{
+		"CASUS_INPUTS=" + input + ":ecs", "CASUS_GROUP_ID=" + prefix + "-group", "CASUS_ROLES=classify",
+		"CASUS_TOPIC_SIGNALS=" + prefix + "-signals", "CASUS_TOPIC_ESCALATIONS=" + prefix + "-escalations", "CASUS_TOPIC_INCIDENTS=" + prefix + "-incidents",
+		"CASUS_TOPIC_DEADLETTER=" + deadletter, "CASUS_TOPIC_STATE=" + prefix + "-state", "CASUS_CREATE_TOPICS=false",
+		"CASUS_METRICS_ADDR=" + addr, "CASUS_GRACE_PERIOD=10s", "CASUS_BATCH_TIMEOUT=50ms", "CASUS_LOG_LEVEL=debug", "CASUS_LOG_FORMAT=text"}))
+	p.waitReady(t, addr)
 	w := &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: input, RequiredAcks: kafkago.RequireAll, BatchTimeout: time.Millisecond, Transport: transport}
 	if err := w.WriteMessages(ctx, kafkago.Message{Key: []byte("k"), Value: []byte("this is not telemetry")}); err != nil {
 		t.Fatalf("write over %s: %v", mechanism, err)
 	}
 	w.Close()
-	waitFor(t, exited, &logs, "a dead letter", func() bool {
-		ends, err := kafka.EndOffsets(ctx, brokers, transport, deadletter)
-		return err == nil && ends[0] > 0
-	})
+	// The dead letter the undecodable record causes.
+	p.waitRecords(t, ctx, brokers, transport, deadletter)
 
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(metrics), b.password) {
+	if strings.Contains(scrape(t, addr), b.password) {
 		t.Error("/metrics shows the password")
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if ee, ok := errors.AsType[*exec.ExitError](err); ok {
-			t.Fatalf("exit %d after SIGTERM, want 0\n%s", ee.ExitCode(), logs.String())
-		} else if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("casus did not exit within 30s of SIGTERM\n%s", logs.String())
-	}
-	out := logs.String()
+	p.sigterm(t)
+	out := p.logs.String()
 	if strings.Contains(out, b.password) {
 		t.Fatalf("the debug log shows the password:\n%s", out)
 	}
@@ -255,29 +209,18 @@ func runSecured(t *testing.T, bin string, b saslBroker, mechanism string, env []
 // refused runs casus with a security mistake and expects it to exit with
 // status 1 within 30 s, having logged want once in a handful of lines.
 func refused(t *testing.T, bin string, b saslBroker, env []string, want string) {
-	cmd := exec.Command(bin, "run")
-	cmd.Env = append(append(os.Environ(), env...), "CASUS_METRICS_ADDR="+freeAddr(t), "CASUS_LOG_LEVEL=debug", "CASUS_GROUP_ID=it-sec-refused")
-	var logs syncBuffer
-	cmd.Stderr = &logs
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	var err error
+	p := startCasus(t, bin, slices.Concat(env, []string{"CASUS_METRICS_ADDR=" + freeAddr(t), "CASUS_LOG_LEVEL=debug", "CASUS_GROUP_ID=it-sec-refused"}))
 	select {
-	case err = <-exited:
+	case <-p.done:
 	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-		t.Fatalf("casus still running after 30s\n%s", logs.String())
+		t.Fatalf("casus still running after 30s\n%s", p.logs.String())
 	}
-	ee, ok := errors.AsType[*exec.ExitError](err)
+	ee, ok := errors.AsType[*exec.ExitError](p.err)
 	if !ok || ee.ExitCode() != 1 {
-		t.Fatalf("casus run ended with %v after %s, want exit status 1\n%s", err, time.Since(start), logs.String())
+		t.Fatalf("casus run ended with %v after %s, want exit status 1\n%s", p.err, time.Since(start), p.logs.String())
 	}
-	out := logs.String()
+	out := p.logs.String()
 	if n := strings.Count(out, "\n"); n > 3 {
 		t.Errorf("%d log lines, want at most 3:\n%s", n, out)
 	}

@@ -6,20 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 
-	"github.com/casus-sec/casus/internal/scenario"
-	"github.com/casus-sec/casus/stream/kafka"
 	"github.com/casus-sec/casus/stream/kafka/kafkatest"
 	"github.com/casus-sec/casus/stream/sign"
 )
@@ -40,94 +35,22 @@ func TestSignIntegration(t *testing.T) {
 	pub := filepath.Join(dir, "esc.pub")
 
 	prefix := fmt.Sprintf("it-sign-%d", time.Now().UnixNano())
-	input, escalations := prefix+"-telemetry", prefix+"-escalations"
+	input, group, escalations := prefix+"-telemetry", prefix+"-group", prefix+"-escalations"
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	if err := kafka.EnsureTopics(ctx, brokers, nil, []kafka.TopicSpec{{Name: input, Partitions: 3, ReplicationFactor: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	w := &kafkago.Writer{Addr: kafkago.TCP(brokers...), Topic: input, Balancer: &kafkago.Murmur2Balancer{}, RequiredAcks: kafkago.RequireAll,
-		BatchTimeout: 5 * time.Millisecond, BatchSize: 1000, Transport: &kafkago.Transport{MetadataTTL: 100 * time.Millisecond}}
-	var msgs []kafkago.Message
-	for _, r := range scenario.Generate(scenario.Config{Benign: 300}) {
-		msgs = append(msgs, kafkago.Message{Key: r.Key, Value: r.Value})
-	}
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	for name, data := range map[string][]byte{"assets.yaml": scenario.AssetsYAML(), "intel.yaml": scenario.IntelYAML()} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	produceScenario(t, ctx, brokers, input, 300)
 	addr := freeAddr(t)
-	group := prefix + "-group"
-	cmd := exec.Command(bin, "run")
-	cmd.Env = append(os.Environ(),
-		"CASUS_KAFKA_BROKERS="+strings.Join(brokers, ","), "CASUS_INPUTS="+input+":ecs", "CASUS_GROUP_ID="+group,
-		"CASUS_TOPIC_SIGNALS="+prefix+"-signals", "CASUS_TOPIC_ESCALATIONS="+escalations, "CASUS_TOPIC_INCIDENTS="+prefix+"-incidents",
-		"CASUS_TOPIC_DEADLETTER="+prefix+"-deadletter", "CASUS_TOPIC_STATE="+prefix+"-state",
-		"CASUS_METRICS_ADDR="+addr, "CASUS_GRACE_PERIOD=20s", "CASUS_BATCH_TIMEOUT=50ms", "CASUS_IDLE_AFTER=500ms",
-		"CASUS_ASSETS_FILE="+filepath.Join(dir, "assets.yaml"), "CASUS_INTEL_FILE="+filepath.Join(dir, "intel.yaml"),
-		"CASUS_SIGNING_KEY_FILE="+filepath.Join(dir, "esc.key"), "CASUS_SIGNING_KEY_ID=")
-	var logs syncBuffer
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-		}
-	}()
-	waitFor(t, exited, &logs, "ready", func() bool {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
-	for _, g := range [][2]string{{group, input}, {group + "-correlate", prefix + "-signals"}, {group + "-campaign", prefix + "-incidents"}} {
-		waitFor(t, exited, &logs, "caught up on "+g[1], func() bool {
-			ok, err := kafka.CaughtUp(ctx, brokers, nil, g[0], g[1])
-			return err == nil && ok
-		})
-	}
-	waitFor(t, exited, &logs, "escalations", func() bool {
-		ends, err := kafka.EndOffsets(ctx, brokers, nil, escalations)
-		var n int64
-		for _, e := range ends {
-			n += e
-		}
-		return err == nil && n > 0
-	})
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if want := `casus_signing_key_info{key_id="` + keyID + `"} 1`; !strings.Contains(string(metrics), want) {
+	p := startCasus(t, bin, append(scenarioEnv(t, brokers, group, prefix, input, addr, dir),
+		"CASUS_SIGNING_KEY_FILE="+filepath.Join(dir, "esc.key"), "CASUS_SIGNING_KEY_ID="))
+	p.waitReady(t, addr)
+	p.waitCaughtUp(t, ctx, brokers, group, prefix, input)
+	p.waitRecords(t, ctx, brokers, nil, escalations)
+	if want := `casus_signing_key_info{key_id="` + keyID + `"} 1`; !strings.Contains(scrape(t, addr), want) {
 		t.Errorf("/metrics lacks %s", want)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			t.Fatalf("exit %d after SIGTERM\n%s", ee.ExitCode(), logs.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("casus did not exit after SIGTERM\n%s", logs.String())
-	}
-	if !strings.Contains(logs.String(), keyID) {
-		t.Errorf("the start log does not name key %s:\n%s", keyID, logs.String())
+	p.sigterm(t)
+	if !strings.Contains(p.logs.String(), keyID) {
+		t.Errorf("the start log does not name key %s:\n%s", keyID, p.logs.String())
 	}
 
 	records := readAllRecords(t, ctx, brokers, escalations)
@@ -174,34 +97,17 @@ func TestSignIntegration(t *testing.T) {
 	}
 }
 
-// readAllRecords reads every record of topic, partition by partition.
+// readAllRecords reads every record of topic, partition by partition; each
+// must hold a JSON object.
 func readAllRecords(t *testing.T, ctx context.Context, brokers []string, topic string) []kafkago.Message {
 	t.Helper()
-	ends, err := kafka.EndOffsets(ctx, brokers, nil, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []kafkago.Message
-	for p := range len(ends) {
-		if ends[p] == 0 {
-			continue
+	eachRecord(t, ctx, brokers, topic, func(m kafkago.Message) {
+		if len(m.Value) == 0 || m.Value[0] != '{' {
+			t.Fatalf("%s/%d@%d: value %q", topic, m.Partition, m.Offset, m.Value)
 		}
-		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
-		for {
-			m, err := r.FetchMessage(ctx)
-			if err != nil {
-				t.Fatalf("read %s/%d: %v", topic, p, err)
-			}
-			if len(m.Value) == 0 || m.Value[0] != '{' {
-				t.Fatalf("%s/%d@%d: value %q", topic, p, m.Offset, m.Value)
-			}
-			out = append(out, m)
-			if m.Offset+1 >= ends[p] {
-				break
-			}
-		}
-		r.Close()
-	}
+		out = append(out, m)
+	})
 	if len(out) == 0 {
 		t.Fatal("no records on the escalations topic")
 	}
