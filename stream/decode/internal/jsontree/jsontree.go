@@ -310,7 +310,7 @@ func (p *parser) uniqueNames(obj int32) error {
 	if len(ms) < 2 {
 		return nil
 	}
-	if !escaped && len(ms) <= 16 {
+	if !escaped && len(ms) <= 4 {
 		// The common small object: pairwise, without hashing.
 		for a := 1; a < len(ms); a++ {
 			for b := 0; b < a; b++ {
@@ -323,7 +323,7 @@ func (p *parser) uniqueNames(obj int32) error {
 	}
 	// An open-addressing set of member indexes. The hash is seeded per
 	// tree, so crafted names cannot all collide and make this quadratic.
-	size := 16
+	size := 8
 	for size < 2*len(ms) {
 		size <<= 1
 	}
@@ -355,7 +355,7 @@ func (p *parser) uniqueNames(obj int32) error {
 func (t *Tree) sameName(a, b int32) bool {
 	na, nb := &t.nodes[a], &t.nodes[b]
 	if !na.keyEsc && !nb.keyEsc {
-		return string(t.data[na.keyOff:na.keyEnd]) == string(t.data[nb.keyOff:nb.keyEnd])
+		return na.keyEnd-na.keyOff == nb.keyEnd-nb.keyOff && string(t.data[na.keyOff:na.keyEnd]) == string(t.data[nb.keyOff:nb.keyEnd])
 	}
 	ka := t.KeyBytes(a) // in t.scratch
 	t.nameScratch = append(t.nameScratch[:0], ka...)
