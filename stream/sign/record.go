@@ -65,7 +65,7 @@ func ParseRecord(line []byte) (Record, error) {
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(line))
 	if t, err := dec.Token(); err != nil {
-		return r, fmt.Errorf("not JSON: %w", err)
+		return r, notJSON(err)
 	} else if t != json.Delim('{') {
 		return r, errors.New("not a JSON object")
 	}
@@ -73,12 +73,12 @@ func ParseRecord(line []byte) (Record, error) {
 	for dec.More() {
 		t, err := dec.Token()
 		if err != nil {
-			return r, fmt.Errorf("not JSON: %w", err)
+			return r, notJSON(err)
 		}
 		name := t.(string) // object keys are strings
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return r, fmt.Errorf("not JSON: %w", err)
+			return r, notJSON(err)
 		}
 		switch name {
 		case "topic", "partition", "offset", "key", "payload", "value", "headers":
@@ -94,7 +94,7 @@ func ParseRecord(line []byte) (Record, error) {
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return r, fmt.Errorf("not JSON: %w", err)
+		return r, notJSON(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return r, errors.New("data after the JSON object")
@@ -422,4 +422,25 @@ func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 		tooLong = true
 	}
 	return line, tooLong, nil
+}
+
+// notJSON reports a syntax error of a line. encoding/json quotes offending
+// values whole, and a line may be 64 MiB, so the message is cut.
+func notJSON(err error) error { return &syntaxError{err} }
+
+type syntaxError struct{ err error }
+
+func (e *syntaxError) Unwrap() error { return e.err }
+
+func (e *syntaxError) Error() string {
+	const limit = 160
+	msg := e.err.Error()
+	if len(msg) > limit {
+		cut := limit
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	return "not JSON: " + msg
 }

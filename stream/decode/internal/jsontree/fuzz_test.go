@@ -1,8 +1,10 @@
 package jsontree
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -11,7 +13,8 @@ import (
 
 // FuzzParse checks the parser against encoding/json: on valid UTF-8 with
 // an object at the top and within the limits, both accept the same inputs
-// and give the same values.
+// and give the same values, except that the parser also refuses, on
+// purpose, objects that name a member twice and strings holding a NUL.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		`{}`, `{"a":1}`, `{"a":[1,{"b":null}],"c":"\u00e9\ud83d\ude00"}`, `{"a":1,}`,
@@ -38,9 +41,59 @@ func FuzzParse(f *testing.F) {
 			}
 		default:
 			r := decerr.ReasonOf(err)
-			if json.Valid(data) && isObject && r != decerr.TooDeep && r != decerr.TooLarge {
+			if json.Valid(data) && isObject && r != decerr.TooDeep && r != decerr.TooLarge && !duplicateOrNUL(data) {
 				t.Fatalf("refused valid JSON object %q: %v", data, err)
 			}
 		}
 	})
+}
+
+// duplicateOrNUL reports, by encoding/json's reading of valid JSON data,
+// whether an object names a member twice or a string or name holds a NUL.
+func duplicateOrNUL(data []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	type frame struct {
+		object bool
+		names  map[string]bool
+		key    bool // the next token of this object is a member name
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if s, ok := tok.(string); ok && strings.ContainsRune(s, 0) {
+			return true
+		}
+		if name, ok := tok.(string); ok && top != nil && top.object && top.key {
+			if top.names[name] {
+				return true
+			}
+			top.names[name] = true
+			top.key = false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{object: true, names: map[string]bool{}, key: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				return false
+			}
+		}
+		// A value ended: the enclosing object expects a name next.
+		if p := stack[len(stack)-1]; p.object {
+			p.key = true
+		}
+	}
 }
