@@ -81,7 +81,17 @@ func GroupOf(group string, r config.Role) string {
 
 // NewService builds the service from a validated configuration.
 func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service, error) {
-	reg := prometheus.NewRegistry()
+	return newService(cfg, know, log, nil)
+}
+
+// newService builds the service; a non-nil observe registers every
+// collector in its place, to list them (Metrics).
+func newService(cfg config.Config, know *Knowledge, log *slog.Logger, observe prometheus.Registerer) (*Service, error) {
+	registry := prometheus.NewRegistry()
+	var reg prometheus.Registerer = registry
+	if observe != nil {
+		reg = observe
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "casus_build_info", Help: "Build information; the value is 1.",
@@ -104,7 +114,7 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 	if err != nil {
 		return nil, err
 	}
-	svc := &Service{transport: transport, dialer: dialer, cfg: cfg, log: log, reg: reg, know: know, producer: producer, store: store}
+	svc := &Service{transport: transport, dialer: dialer, cfg: cfg, log: log, reg: registry, know: know, producer: producer, store: store}
 	io := stageIO{out: producer, store: store, stateTopic: cfg.State, deadletter: cfg.Deadletter, log: log, m: sm}
 	consumer := func(r config.Role, topics []string, rebuild time.Duration) (*kafka.Consumer, error) {
 		partial := ""
@@ -152,6 +162,7 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 			c, err = consumer(r, []string{cfg.Signals}, 0)
 			h = svc.corr
 		case config.RoleCampaign:
+			sm.initEscalations(cfg.MinLevel)
 			svc.camp = &campaignHandler{stageIO: io, options: campaignOptions(cfg, know), escalations: cfg.Escalations, prefix: statePrefix(cfg.Group.ID, r)}
 			if svc.camp.signer, err = newSigner(cfg, reg); err != nil {
 				return nil, err
@@ -166,6 +177,15 @@ func NewService(cfg config.Config, know *Knowledge, log *slog.Logger) (*Service,
 		}
 		svc.roles = append(svc.roles, &role{name: r, consumer: c, handler: h})
 	}
+	// Prometheus does not scrape /readyz; this gauge lets it alert on the same answer.
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "casus_ready", Help: "1 when /readyz answers 200 (every role's consumer holds partitions, their state restored), else 0.",
+	}, func() float64 {
+		if svc.Ready() {
+			return 1
+		}
+		return 0
+	}))
 	return svc, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/casus-sec/casus/classify/escalate"
 	"github.com/casus-sec/casus/classify/event"
 	"github.com/casus-sec/casus/classify/eventtime"
+	"github.com/casus-sec/casus/classify/severity"
 	"github.com/casus-sec/casus/internal/config"
 	"github.com/casus-sec/casus/stream/kafka"
 	"github.com/casus-sec/casus/stream/pipeline"
@@ -96,6 +97,26 @@ func newStageMetrics(reg prometheus.Registerer, pm *pipeline.Metrics) *stageMetr
 
 // stateMessage is one state change of a task, on the state topic's
 // partition of the task's input partition.
+// initEscalations creates the escalation series a campaign role can
+// publish, at zero: a counter whose series is born at 1 shows no
+// increase() in Prometheus, so the alert on the first candidate of a
+// process's life would never fire.
+func (m *stageMetrics) initEscalations(minLevel int) {
+	for level := max(minLevel, 0); level <= 5; level++ {
+		l := strconv.Itoa(level)
+		switch {
+		case level < 3:
+			m.escalations.WithLabelValues(l, string(severity.CandidacyNone))
+		case level == 3:
+			m.escalations.WithLabelValues(l, string(severity.CandidacySignificant))
+		default:
+			for _, c := range []severity.Candidacy{severity.CandidacySignificant, severity.CandidacyAACPending, severity.CandidacyAAC} {
+				m.escalations.WithLabelValues(l, string(c))
+			}
+		}
+	}
+}
+
 func stateMessage(topic, prefix string, partition int, key string, value []byte) kafka.Message {
 	return kafka.ToPartition(kafka.Message{Topic: topic, Key: []byte(prefix + strconv.Itoa(partition) + "/" + key), Value: value}, partition)
 }

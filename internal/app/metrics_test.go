@@ -1,0 +1,133 @@
+package app
+
+import (
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/casus-sec/casus/internal/config"
+)
+
+func TestMetrics(t *testing.T) {
+	ms, err := Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]Metric{}
+	for _, m := range ms {
+		if _, dup := byName[m.Name]; dup {
+			t.Errorf("%s listed twice", m.Name)
+		}
+		byName[m.Name] = m
+		if m.Help == "" {
+			t.Errorf("%s has no help", m.Name)
+		}
+		if !strings.HasPrefix(m.Name, "casus_") {
+			continue
+		}
+		// Prometheus naming: counters end in _total and nothing else does.
+		if (m.Type == "counter") != strings.HasSuffix(m.Name, "_total") {
+			t.Errorf("%s is a %s", m.Name, m.Type)
+		}
+	}
+	for _, want := range []Metric{
+		{Name: "casus_escalations_total", Type: "counter", Labels: []string{"level", "candidacy"}},
+		{Name: "casus_consumer_lag", Type: "gauge", Labels: []string{"topic", "partition"}},
+		{Name: "casus_record_to_output_seconds", Type: "histogram", Labels: []string{"output"}},
+		{Name: "casus_rules_loaded", Type: "gauge"},
+		{Name: "casus_ready", Type: "gauge"},
+		{Name: "casus_signing_key_info", Type: "gauge", Labels: []string{"key_id"}},
+		{Name: "go_gc_duration_seconds", Type: "summary"},
+		{Name: "process_resident_memory_bytes", Type: "gauge"},
+	} {
+		got, ok := byName[want.Name]
+		if !ok {
+			t.Errorf("%s missing", want.Name)
+			continue
+		}
+		if got.Type != want.Type || !slices.Equal(got.Labels, want.Labels) {
+			t.Errorf("%s = %s %v, want %s %v", want.Name, got.Type, got.Labels, want.Type, want.Labels)
+		}
+	}
+
+	// Every family a real service gathers is listed: the list is what casus
+	// serves, not a copy of it.
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := NewService(config.Defaults(), know, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams, err := svc.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fams) < 20 {
+		t.Fatalf("a fresh service gathers only %d families", len(fams))
+	}
+	for _, f := range fams {
+		if _, ok := byName[f.GetName()]; !ok {
+			t.Errorf("%s is served but not listed", f.GetName())
+		}
+	}
+}
+
+// The escalation series a campaign role can publish exist at zero from the
+// start, so increase() in an alert sees the first escalation of each kind.
+func TestEscalationSeriesInitialised(t *testing.T) {
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		roles    []config.Role
+		minLevel int
+		want     []string
+	}{
+		{[]config.Role{config.RoleCampaign}, 1, []string{
+			"1/none", "2/none", "3/significant",
+			"4/armed-attack-candidate", "4/armed-attack-candidate-pending-attribution", "4/significant",
+			"5/armed-attack-candidate", "5/armed-attack-candidate-pending-attribution", "5/significant",
+		}},
+		{[]config.Role{config.RoleCampaign}, 4, []string{
+			"4/armed-attack-candidate", "4/armed-attack-candidate-pending-attribution", "4/significant",
+			"5/armed-attack-candidate", "5/armed-attack-candidate-pending-attribution", "5/significant",
+		}},
+		{[]config.Role{config.RoleClassify}, 1, nil},
+	} {
+		cfg := config.Defaults()
+		cfg.Roles, cfg.MinLevel = tt.roles, tt.minLevel
+		svc, err := NewService(cfg, know, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fams, err := svc.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range fams {
+			if f.GetName() != "casus_escalations_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if v := m.GetCounter().GetValue(); v != 0 {
+					t.Errorf("%v starts at %v", labels, v)
+				}
+				got = append(got, labels["level"]+"/"+labels["candidacy"])
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("roles %v, min level %d: series %v, want %v", tt.roles, tt.minLevel, got, tt.want)
+		}
+	}
+}
