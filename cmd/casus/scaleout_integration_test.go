@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -73,13 +74,13 @@ func TestScaleOutIntegration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := func(run string) []string {
+	env := func(run, addr string) []string {
 		return append(os.Environ(),
 			"CASUS_KAFKA_BROKERS="+b, "CASUS_INPUTS="+input+":ecs", "CASUS_GROUP_ID="+prefix+"-"+run,
 			"CASUS_TOPIC_SIGNALS="+prefix+"-"+run+"-signals", "CASUS_TOPIC_INCIDENTS="+prefix+"-"+run+"-incidents",
 			"CASUS_TOPIC_ESCALATIONS="+prefix+"-"+run+"-escalations", "CASUS_TOPIC_DEADLETTER="+prefix+"-"+run+"-deadletter",
 			"CASUS_TOPIC_STATE="+prefix+"-"+run+"-state", "CASUS_TOPIC_PARTITIONS=6",
-			"CASUS_METRICS_ADDR=127.0.0.1:0", "CASUS_GRACE_PERIOD=10s", "CASUS_BATCH_TIMEOUT=50ms", "CASUS_BATCH_SIZE=100",
+			"CASUS_METRICS_ADDR="+addr, "CASUS_GRACE_PERIOD=10s", "CASUS_BATCH_TIMEOUT=50ms", "CASUS_BATCH_SIZE=100",
 			"CASUS_IDLE_AFTER=500ms", "CASUS_LOG_LEVEL=warn",
 			"CASUS_ASSETS_FILE="+filepath.Join(dir, "assets.yaml"), "CASUS_INTEL_FILE="+filepath.Join(dir, "intel.yaml"))
 	}
@@ -87,11 +88,12 @@ func TestScaleOutIntegration(t *testing.T) {
 		cmd    *exec.Cmd
 		logs   *syncBuffer
 		exited chan error
+		addr   string // of /metrics
 	}
 	start := func(run string) *proc {
 		t.Helper()
-		p := &proc{cmd: exec.Command(bin, "run"), logs: &syncBuffer{}, exited: make(chan error, 1)}
-		p.cmd.Env = env(run)
+		p := &proc{cmd: exec.Command(bin, "run"), logs: &syncBuffer{}, exited: make(chan error, 1), addr: freeAddr(t)}
+		p.cmd.Env = env(run, p.addr)
 		p.cmd.Stderr = p.logs
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -176,6 +178,23 @@ func TestScaleOutIntegration(t *testing.T) {
 	d := start("cluster")
 	produce(msgs[half:])
 	settle("cluster", a, c, d)
+	// Each partition's lag is reported by the process that reads it, and by
+	// no other: partitions moved by the rebalances leave no stale series.
+	lagOwners := map[string][]string{}
+	for _, p := range []*proc{a, c, d} {
+		for _, line := range strings.Split(scrape(t, p.addr), "\n") {
+			if strings.HasPrefix(line, "casus_consumer_lag{") && strings.Contains(line, `topic="`+input+`"`) {
+				part := line[strings.Index(line, `partition="`)+len(`partition="`):]
+				part = part[:strings.IndexByte(part, '"')]
+				lagOwners[part] = append(lagOwners[part], p.addr)
+			}
+		}
+	}
+	for p := range 6 {
+		if owners := lagOwners[strconv.Itoa(p)]; len(owners) != 1 {
+			t.Errorf("lag of %s partition %d reported by %d processes %v, want 1", input, p, len(owners), owners)
+		}
+	}
 	stop(a, c, d)
 
 	// The reference: one process over the same input.
@@ -203,7 +222,7 @@ func TestScaleOutIntegration(t *testing.T) {
 
 	// And `casus classify` over the records gives the same escalations.
 	classify := exec.Command(bin, "classify", "--format", "ecs", filepath.Join(dir, "input.ndjson"))
-	classify.Env = env("offline")
+	classify.Env = env("offline", "127.0.0.1:0")
 	out, err := classify.Output()
 	if err != nil {
 		t.Fatalf("casus classify: %v", err)

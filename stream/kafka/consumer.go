@@ -262,6 +262,10 @@ func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int
 	stop := context.AfterFunc(ctx, cancel) // shutdown: stop fetching at once
 	defer stop()
 	part := strconv.Itoa(tp.Partition)
+	// The partition's lag is this process's to report only while it reads
+	// it: after a rebalance the new owner reports it, and a stale series
+	// here would count it twice.
+	defer c.m.lag.DeleteLabelValues(topic, part)
 	marked := false // an idle marker was sent since the last record
 	for {
 		m, err := c.fetch(fctx, r, !marked)
@@ -273,6 +277,7 @@ func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int
 				continue
 			}
 			marked = true
+			c.m.lag.WithLabelValues(topic, part).Set(0)
 			c.m.idleMarkers.WithLabelValues(topic).Inc()
 			select {
 			case msgs <- idleMarker(tp):

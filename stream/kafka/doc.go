@@ -19,7 +19,7 @@
 // start-up so that a wrong password or certificate is one clear ConnectError
 // rather than clients retrying in a loop.
 //
-// Metrics (prefix casus_): consumer_lag{topic,partition}, state_rebuild_records_total, state_rebuild_failures_total,
+// Metrics (prefix casus_): consumer_lag{topic,partition} (only for partitions this process reads), state_rebuild_records_total, state_rebuild_failures_total,
 // offsets_committed_total{topic}, commit_failures_total,
 // kafka_writes_total{topic}, kafka_write_errors_total,
 // record_to_output_seconds{output}, group_assigned_partitions, group_partial_assignment,
