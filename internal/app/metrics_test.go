@@ -3,6 +3,7 @@ package app
 import (
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -128,6 +129,33 @@ func TestEscalationSeriesInitialised(t *testing.T) {
 		slices.Sort(got)
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("roles %v, min level %d: series %v, want %v", tt.roles, tt.minLevel, got, tt.want)
+		}
+	}
+}
+
+// Every casus metric has a row in the metrics table of docs/operations.md.
+func TestMetricsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := Metrics()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for _, line := range strings.Split(string(doc), "\n") {
+		if !strings.HasPrefix(line, "| `") {
+			continue
+		}
+		cell, _, _ := strings.Cut(line[2:], "|")
+		for _, name := range strings.Split(cell, ",") {
+			rows["casus_"+strings.Trim(strings.TrimSpace(name), "`")] = true
+		}
+	}
+	for _, m := range ms {
+		if strings.HasPrefix(m.Name, "casus_") && !rows[m.Name] {
+			t.Errorf("%s has no row in the metrics table of docs/operations.md", m.Name)
 		}
 	}
 }
