@@ -211,7 +211,11 @@ func FormatEscalation(e escalate.Escalation) string {
 	d := e.Data
 	var b strings.Builder
 	fmt.Fprintf(&b, "ESCALATION level %d %s (was %d)  candidacy: %s  score %.1f\n", d.Level, d.LevelName, d.PreviousLevel, d.Candidacy, d.Score)
-	fmt.Fprintf(&b, "    incident %s  %s (%s, tier %d)  event time %s\n", d.IncidentID, d.Targets.Organisation, d.Targets.Sector, d.Targets.Tier, e.Time)
+	where := fmt.Sprintf("tier %d", d.Targets.Tier)
+	if d.Targets.Sector != "" {
+		where = d.Targets.Sector + ", " + where
+	}
+	fmt.Fprintf(&b, "    incident %s  %s (%s)  event time %s\n", d.IncidentID, d.Targets.Organisation, where, e.Time)
 	fmt.Fprintf(&b, "    %s: %s\n", d.Class, strings.Join(d.Techniques, " "))
 	if d.Transition != "" {
 		fmt.Fprintf(&b, "    %s\n", d.Transition)
