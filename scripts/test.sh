@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole casus test suite: formatting, go vet, staticcheck, unit and integration tests against
-# real Apache Kafka brokers started with scripts/kafka.sh (one plaintext, one SASL_SSL), the spray
+# The whole casus test suite: formatting, go vet, staticcheck, the deployment checks
+# (scripts/deploy-check.sh: container build, systemd unit, Prometheus rules with promtool, the Helm
+# chart rendered and schema-checked), unit and integration tests against real Apache Kafka brokers
+# started with scripts/kafka.sh (one plaintext, one SASL_SSL) and a real Prometheus server, the spray
 # of spoofed sources, a short reliability soak on a 3-broker cluster (scripts/soak.sh short), then
 # a short run of every fuzz target (scripts/fuzz.sh).
 # Stops at the first failing step with a non-zero exit.
@@ -11,7 +13,8 @@
 #   CASUS_FUZZTIME    -fuzztime for each fuzz target (default 10000x: a count of executions, because
 #                     Go 1.26's coordinator can fail a duration run at its deadline with a bare
 #                     "context deadline exceeded" and no failing input, golang/go#75804)
-#   CASUS_CACHE_DIR   cache root for the broker jars and staticcheck (default $HOME/.cache/casus)
+#   CASUS_CACHE_DIR   cache root for the broker jars, staticcheck, helm and the Python venv of the
+#                     chart checks (default $HOME/.cache/casus)
 #   CASUS_KAFKA_DIR   broker state dir (default: a fresh dir per run under ${TMPDIR:-/tmp}); the
 #                     SASL_SSL broker uses the same path with "-sasl" appended
 #   CASUS_SKIP_KAFKA  1 runs without a broker, so integration tests skip; ignored when CI=true
@@ -21,7 +24,7 @@ set -euo pipefail
 # staticcheck 2026.2.2; its go.mod needs Go 1.26.0, and it is built with the Go running this script.
 readonly STATICCHECK_VERSION=v0.8.2
 readonly FUZZTIME=${CASUS_FUZZTIME:-10000x}
-readonly STEPS=8
+readonly STEPS=9
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
 readonly ROOT
@@ -128,6 +131,24 @@ else
 	"$staticcheck" ./... || fail "staticcheck"
 	done_step
 fi
+
+section "deployment checks (scripts/deploy-check.sh: docker, systemd, prometheus, helm)"
+# Installs what they need (Debian's prometheus and systemd tools, helm, a Python venv with the
+# Kubernetes schemas); the Go tests below use the same tools.
+bash "$ROOT/scripts/deploy-check.sh" || fail "deploy checks"
+# The Prometheus end-to-end test and the chart tests of go test run with these; in CI a missing
+# tool is an error, not a skip.
+for tool in prometheus promtool; do
+	path=$(command -v "$tool") || { [[ ${CI:-} == true ]] && fail "$tool not found after the deploy checks"; continue; }
+	var=CASUS_TEST_${tool^^}
+	export "$var=$path"
+	echo "$var=$path"
+done
+helm_version=$(sed -n 's/^HELM_VERSION=//p' "$ROOT/deploy/helm/check.sh")
+export CASUS_HELM=$CACHE_ROOT/helm-$helm_version-$(go env GOVERSION)/bin/helm
+[[ -x $CASUS_HELM ]] || fail "helm not found at $CASUS_HELM after the deploy checks"
+echo "CASUS_HELM=$CASUS_HELM"
+done_step
 
 section "Apache Kafka brokers: plaintext and SASL_SSL (scripts/kafka.sh start)"
 broker_started=false
