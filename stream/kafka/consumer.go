@@ -62,6 +62,11 @@ type ConsumerConfig struct {
 	// that long without fetching a record, and no other until it has
 	// fetched a record again. 0 sends none.
 	IdleAfter time.Duration
+	// LagRefresh is how often a partition's reader, while it waits for the
+	// processing to take a record, reads the partition's lag from the
+	// broker, so that a stalled process reports a growing lag rather than
+	// the value of its last fetch. Default 10s.
+	LagRefresh time.Duration
 	// PartialWarning, when set, is logged (and casus_group_partial_assignment
 	// set to 1) while this member holds only some of the topics'
 	// partitions: for a role whose work spans partitions.
@@ -95,6 +100,9 @@ func NewConsumer(cfg ConsumerConfig) (*Consumer, error) {
 	}
 	if cfg.RebuildBackoff <= 0 {
 		cfg.RebuildBackoff = 5 * time.Second
+	}
+	if cfg.LagRefresh <= 0 {
+		cfg.LagRefresh = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -300,10 +308,36 @@ func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int
 		}
 		marked = false
 		c.m.lag.WithLabelValues(topic, part).Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
+		if !c.send(fctx, r, msgs, m, func(lag int64) { c.m.lag.WithLabelValues(topic, part).Set(float64(max(lag, 0))) }) {
+			return
+		}
+	}
+}
+
+// send hands m to the processing loop and reports false if ctx ends first.
+// While it waits the processing is behind, and the reader stops fetching,
+// so the partition's lag is read from the broker every LagRefresh: a
+// stalled process shows its lag growing, not frozen at the last fetch.
+func (c *Consumer) send(ctx context.Context, r *kafkago.Reader, msgs chan<- Message, m Message, setLag func(int64)) bool {
+	select {
+	case msgs <- m:
+		return true
+	case <-ctx.Done():
+		return false
+	default: // the processing is busy: wait below, with a ticker only now
+	}
+	tick := time.NewTicker(c.cfg.LagRefresh)
+	defer tick.Stop()
+	for {
 		select {
 		case msgs <- m:
-		case <-fctx.Done():
-			return
+			return true
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+			if lag, err := r.ReadLag(ctx); err == nil {
+				setLag(lag)
+			}
 		}
 	}
 }

@@ -605,3 +605,69 @@ func TestConsumerGroupRestoresOwnPartitionsIntegration(t *testing.T) {
 	}
 	t.Logf("member a restored %v, member b %v", latest(a), latest(b))
 }
+
+// stalling is a Handler whose first batch blocks until released.
+type stalling struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (s *stalling) Handle(ctx context.Context, _ []Message) error {
+	s.once.Do(func() { close(s.entered) })
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// A process whose processing stalls keeps reporting the partition's lag as
+// it grows, not the value of its last fetch, so the lag alert sees a stall.
+func TestConsumerLagWhileStalledIntegration(t *testing.T) {
+	brokers := testBrokers(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	topic := createTopic(ctx, t, brokers, 1, nil)
+	publish(ctx, t, brokers, toPartition(topic, 0, 20)...)
+	reg := prometheus.NewRegistry()
+	h := &stalling{entered: make(chan struct{}), release: make(chan struct{})}
+	stop := runConsumer(t, ConsumerConfig{
+		Brokers: brokers, GroupID: uniqueName(t, "group"), Topics: []string{topic},
+		BatchSize: 1, BatchTimeout: 20 * time.Millisecond, LagRefresh: 200 * time.Millisecond, Metrics: NewMetrics(reg),
+	}, h)
+	defer func() {
+		close(h.release)
+		stop()
+	}()
+	select {
+	case <-h.entered:
+	case <-ctx.Done():
+		t.Fatal("the first batch never reached the handler")
+	}
+	lag := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "casus_consumer_lag" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "topic" && l.GetValue() == topic {
+						return m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		return -1
+	}
+	eventually(ctx, t, "a lag series while the handler is stalled", func() bool { return lag() >= 0 })
+	before := lag()
+	// The handler holds one record and the buffer another: everything
+	// published now waits, and the lag must say so.
+	publish(ctx, t, brokers, toPartition(topic, 0, 300)...)
+	eventually(ctx, t, "the lag to count the records published during the stall", func() bool { return lag() >= 300 })
+	t.Logf("lag %v before the stall's records, %v after", before, lag())
+}
