@@ -159,3 +159,46 @@ func TestMetricsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// The eviction series the alert reads exist at zero in the roles that
+// evict, so the first burst of a process's life shows as an increase.
+func TestEvictionSeriesInitialised(t *testing.T) {
+	know, err := ScenarioKnowledge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		role config.Role
+		want string
+	}{
+		{config.RoleCorrelate, "incident"},
+		{config.RoleCampaign, "campaign_incident"},
+		{config.RoleClassify, ""},
+	} {
+		cfg := config.Defaults()
+		cfg.Roles = []config.Role{tt.role}
+		svc, err := NewService(cfg, know, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fams, err := svc.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, f := range fams {
+			if f.GetName() != "casus_state_evictions_total" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				if m.GetCounter().GetValue() != 0 {
+					t.Errorf("%s: evictions start at %v", tt.role, m.GetCounter().GetValue())
+				}
+				kinds = append(kinds, m.GetLabel()[0].GetValue())
+			}
+		}
+		if got := strings.Join(kinds, ","); got != tt.want {
+			t.Errorf("%s: eviction series %q, want %q", tt.role, got, tt.want)
+		}
+	}
+}

@@ -157,12 +157,14 @@ func newService(cfg config.Config, know *Knowledge, log *slog.Logger, observe pr
 			c, err = consumer(r, topics, know.Policy.Window)
 			h = svc.handler
 		case config.RoleCorrelate:
+			sm.initEvictions("incident")
 			svc.corr = &correlateHandler{stageIO: io, taskOptions: correlate.TaskOptions{Tracker: correlateOptions(cfg, know)},
 				signals: cfg.Signals, incidents: cfg.Incidents, prefix: statePrefix(cfg.Group.ID, r)}
 			c, err = consumer(r, []string{cfg.Signals}, 0)
 			h = svc.corr
 		case config.RoleCampaign:
 			sm.initEscalations(cfg.MinLevel)
+			sm.initEvictions("campaign_incident")
 			svc.camp = &campaignHandler{stageIO: io, options: campaignOptions(cfg, know), escalations: cfg.Escalations, prefix: statePrefix(cfg.Group.ID, r)}
 			if svc.camp.signer, err = newSigner(cfg, reg); err != nil {
 				return nil, err

@@ -95,8 +95,6 @@ func newStageMetrics(reg prometheus.Registerer, pm *pipeline.Metrics) *stageMetr
 	}
 }
 
-// stateMessage is one state change of a task, on the state topic's
-// partition of the task's input partition.
 // initEscalations creates the escalation series a campaign role can
 // publish, at zero: a counter whose series is born at 1 shows no
 // increase() in Prometheus, so the alert on the first candidate of a
@@ -117,6 +115,12 @@ func (m *stageMetrics) initEscalations(minLevel int) {
 	}
 }
 
+// initEvictions creates a role's eviction series at zero, for the same
+// reason: the first burst of evictions of a process would show no increase().
+func (m *stageMetrics) initEvictions(kind string) { m.evictions.WithLabelValues(kind) }
+
+// stateMessage is one state change of a task, on the state topic's
+// partition of the task's input partition.
 func stateMessage(topic, prefix string, partition int, key string, value []byte) kafka.Message {
 	return kafka.ToPartition(kafka.Message{Topic: topic, Key: []byte(prefix + strconv.Itoa(partition) + "/" + key), Value: value}, partition)
 }

@@ -274,7 +274,9 @@ func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int
 	// it: after a rebalance the new owner reports it, and a stale series
 	// here would count it twice.
 	defer c.m.lag.DeleteLabelValues(topic, part)
-	marked := false // an idle marker was sent since the last record
+	setLag := func(lag int64) { c.m.lag.WithLabelValues(topic, part).Set(float64(max(lag, 0))) }
+	var wait *time.Timer // see send
+	marked := false      // an idle marker was sent since the last record
 	for {
 		m, err := c.fetch(fctx, r, !marked)
 		if errors.Is(err, errIdle) {
@@ -308,7 +310,7 @@ func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int
 		}
 		marked = false
 		c.m.lag.WithLabelValues(topic, part).Set(float64(max(m.HighWaterMark-m.Offset-1, 0)))
-		if !c.send(fctx, r, msgs, m, func(lag int64) { c.m.lag.WithLabelValues(topic, part).Set(float64(max(lag, 0))) }) {
+		if !c.send(fctx, r, msgs, m, &wait, setLag) {
 			return
 		}
 	}
@@ -318,26 +320,38 @@ func (c *Consumer) read(ctx, gctx context.Context, tp TopicPartition, offset int
 // While it waits the processing is behind, and the reader stops fetching,
 // so the partition's lag is read from the broker every LagRefresh: a
 // stalled process shows its lag growing, not frozen at the last fetch.
-func (c *Consumer) send(ctx context.Context, r *kafkago.Reader, msgs chan<- Message, m Message, setLag func(int64)) bool {
+// *wait is the reader's timer, made on its first long wait and reused, so
+// the back-pressure of a catch-up allocates nothing per record.
+func (c *Consumer) send(ctx context.Context, r *kafkago.Reader, msgs chan<- Message, m Message, wait **time.Timer, setLag func(int64)) bool {
 	select {
 	case msgs <- m:
 		return true
 	case <-ctx.Done():
 		return false
-	default: // the processing is busy: wait below, with a ticker only now
+	default: // the processing is busy
 	}
-	tick := time.NewTicker(c.cfg.LagRefresh)
-	defer tick.Stop()
+	if *wait == nil {
+		*wait = time.NewTimer(c.cfg.LagRefresh)
+	} else {
+		(*wait).Reset(c.cfg.LagRefresh)
+	}
+	defer (*wait).Stop()
 	for {
 		select {
 		case msgs <- m:
 			return true
 		case <-ctx.Done():
 			return false
-		case <-tick.C:
-			if lag, err := r.ReadLag(ctx); err == nil {
+		case <-(*wait).C:
+			// Bounded: a broker that never answers must not keep m from
+			// the processing once it resumes.
+			rctx, cancel := context.WithTimeout(ctx, c.cfg.LagRefresh)
+			lag, err := r.ReadLag(rctx)
+			cancel()
+			if err == nil {
 				setLag(lag)
 			}
+			(*wait).Reset(c.cfg.LagRefresh)
 		}
 	}
 }
