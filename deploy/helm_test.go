@@ -701,6 +701,9 @@ func TestHelmMonitoring(t *testing.T) {
 	}
 	if len(helmFind(def, "PodDisruptionBudget")) != 1 {
 		t.Error("default values render no PodDisruptionBudget")
+	} else if p := helmGet(helmOne(t, def, "PodDisruptionBudget"), "spec", "unhealthyPodEvictionPolicy"); p != "AlwaysAllow" {
+		// A pod without partitions is never ready: counted, it would block drains.
+		t.Errorf("PodDisruptionBudget unhealthyPodEvictionPolicy %v, want AlwaysAllow", p)
 	}
 	full := helmFull(t)
 	sm := helmOne(t, full, "ServiceMonitor")

@@ -99,7 +99,7 @@ log "kubernetes-validate $("$venv/bin/kubernetes-validate" --version) for Kubern
 log "check-jsonschema $CHECK_JSONSCHEMA_VERSION with the CRDs of prometheus-operator $PROMETHEUS_OPERATOR_VERSION"
 
 # helm built by `go install` assumes Kubernetes 1.20 without a cluster; the
-# chart needs 1.25 or later.
+# chart needs 1.27 or later (the PodDisruptionBudget's unhealthyPodEvictionPolicy).
 template() { "$helm" template casus "$chart" --namespace soc --kube-version "${KUBE_VERSIONS[0]}" "$@"; }
 
 # --- 1 and 2: the ci/ values lint, render and validate ---------------------------
