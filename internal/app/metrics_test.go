@@ -102,31 +102,7 @@ func TestEscalationSeriesInitialised(t *testing.T) {
 	} {
 		cfg := config.Defaults()
 		cfg.Roles, cfg.MinLevel = tt.roles, tt.minLevel
-		svc, err := NewService(cfg, know, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fams, err := svc.Registry().Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, f := range fams {
-			if f.GetName() != "casus_escalations_total" {
-				continue
-			}
-			for _, m := range f.GetMetric() {
-				labels := map[string]string{}
-				for _, l := range m.GetLabel() {
-					labels[l.GetName()] = l.GetValue()
-				}
-				if v := m.GetCounter().GetValue(); v != 0 {
-					t.Errorf("%v starts at %v", labels, v)
-				}
-				got = append(got, labels["level"]+"/"+labels["candidacy"])
-			}
-		}
-		slices.Sort(got)
+		got := seriesAtStart(t, cfg, know, "casus_escalations_total", func(l map[string]string) string { return l["level"] + "/" + l["candidacy"] })
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("roles %v, min level %d: series %v, want %v", tt.roles, tt.minLevel, got, tt.want)
 		}
@@ -177,28 +153,42 @@ func TestEvictionSeriesInitialised(t *testing.T) {
 	} {
 		cfg := config.Defaults()
 		cfg.Roles = []config.Role{tt.role}
-		svc, err := NewService(cfg, know, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		fams, err := svc.Registry().Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var kinds []string
-		for _, f := range fams {
-			if f.GetName() != "casus_state_evictions_total" {
-				continue
-			}
-			for _, m := range f.GetMetric() {
-				if m.GetCounter().GetValue() != 0 {
-					t.Errorf("%s: evictions start at %v", tt.role, m.GetCounter().GetValue())
-				}
-				kinds = append(kinds, m.GetLabel()[0].GetValue())
-			}
-		}
+		kinds := seriesAtStart(t, cfg, know, "casus_state_evictions_total", func(l map[string]string) string { return l["kind"] })
 		if got := strings.Join(kinds, ","); got != tt.want {
 			t.Errorf("%s: eviction series %q, want %q", tt.role, got, tt.want)
 		}
 	}
+}
+
+// seriesAtStart builds a service from cfg and returns the series of the
+// family name it has before doing anything, each named by key and sorted;
+// it fails the test on a series that does not start at zero.
+func seriesAtStart(t *testing.T, cfg config.Config, know *Knowledge, name string, key func(map[string]string) string) []string {
+	t.Helper()
+	svc, err := NewService(cfg, know, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams, err := svc.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if v := m.GetCounter().GetValue(); v != 0 {
+				t.Errorf("roles %v: %s%v starts at %v", cfg.Roles, name, labels, v)
+			}
+			out = append(out, key(labels))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
